@@ -1,0 +1,30 @@
+# Two commands that set everything up on a fresh machine: `make fit` trains the 3-digit default, `make test` runs
+# every test. Both create the virtual environment $(VENV) first when it is missing or older than pyproject.toml.
+#
+# torch is installed first, pinned: on the project's CPU machines the pin resolves to the local CPU wheel, and on a
+# Linux machine with PyPI access it resolves to PyPI's CUDA build, so GPU users get theirs as usual. Set TORCH to
+# use another build, e.g. `make fit TORCH=torch==2.9.1`.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+ARGS ?=
+BIN := $(VENV)/bin
+
+.PHONY: fit test lint
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+fit: $(VENV)/.installed
+	$(BIN)/python -m lit_addition fit --config configs/3digit.yaml $(ARGS)
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -m "slow or not slow" $(ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .

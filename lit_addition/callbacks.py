@@ -1,0 +1,83 @@
+"""A callback that shows a few validation problems and the model's answers after every validation epoch.
+
+The lines follow the reference's format, question un-reversed, ``☑`` for a right answer and ``☒`` for a wrong one::
+
+    Q 535+61  T 596  ☑ 596
+    Q 99+1    T 100  ☒ 109
+
+The same lines go to TensorBoard as a text panel when a TensorBoard logger is in use.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+
+from lit_addition.data import ProblemTensors
+from lit_addition.encoding import Encoding
+
+_GREEN, _RED, _RESET = "\033[32m", "\033[31m", "\033[0m"
+
+
+def colour_enabled(stream=sys.stdout) -> bool:
+    """Colour only for a terminal, and never when ``NO_COLOR`` is set to anything (https://no-color.org)."""
+    return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
+
+
+def sample_lines(encoding: Encoding, questions: np.ndarray, answers: np.ndarray, predictions: np.ndarray) -> list:
+    """``(line, correct)`` pairs in the reference's layout, from token ids of questions, true and predicted answers."""
+    width_q, width_a = encoding.question_length, encoding.answer_length
+    texts = zip(
+        encoding.decode_questions(questions),
+        encoding.decode_answers(answers),
+        encoding.decode_answers(predictions),
+        strict=True,
+    )
+    return [(f"Q {q:<{width_q}} T {t:<{width_a}} {{mark}} {p}", t == p) for q, t, p in texts]
+
+
+class SamplePredictions(Callback):
+    """Print ``n`` random validation problems with the model's answers after each validation epoch.
+
+    Args:
+        n: how many problems to show.
+        seed: seed of the choice of problems; the choice also depends on the epoch, never on the global RNG.
+    """
+
+    def __init__(self, n: int = 10, seed: int = 0) -> None:
+        self.n = n
+        self.seed = seed
+
+    @rank_zero_only
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.sanity_checking or self.n < 1:
+            return
+        dataset: ProblemTensors = trainer.val_dataloaders.dataset
+        rng = np.random.default_rng([self.seed, trainer.current_epoch])
+        index = torch.as_tensor(rng.choice(len(dataset), min(self.n, len(dataset)), replace=False))
+        questions, answers = dataset.questions[index], dataset.answers[index]
+        with torch.no_grad():
+            predictions = pl_module(questions.to(pl_module.device)).argmax(-1).cpu()
+        lines = sample_lines(pl_module.encoding, questions.numpy(), answers.numpy(), predictions.numpy())
+        colour = colour_enabled()
+        for line, correct in lines:
+            mark = "☑" if correct else "☒"
+            if colour:
+                mark = f"{_GREEN if correct else _RED}{mark}{_RESET}"
+            self._print(trainer, line.format(mark=mark))
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                # Four leading spaces make TensorBoard's Markdown render the lines as a fixed-width block.
+                text = "\n".join("    " + line.format(mark="☑" if ok else "☒") for line, ok in lines)
+                logger.experiment.add_text("val/samples", text, global_step=trainer.global_step)
+
+    @staticmethod
+    def _print(trainer: Trainer, line: str) -> None:
+        bar = trainer.progress_bar_callback
+        (bar.print if bar is not None else print)(line)

@@ -1,0 +1,161 @@
+"""The LightningDataModule: unique problems, split into train, validation and test without leakage.
+
+``num_samples`` problems are the reference's data set (its ``TRAINING_SIZE``), of which ``val_fraction`` is held
+out for validation, as the reference does. ``test_samples`` more problems form a test split that neither training
+nor model selection ever sees. All three come from one draw of unique problems, so no problem, and no problem with
+its operands swapped, is in two splits.
+
+Generation runs in ``setup()``, from this module's own ``seed``, so every DDP rank builds the identical split
+whatever the global seed. Batches are cut straight from token-id tensors in memory: the dataset hands the
+DataLoader a whole batch per index list, so nothing is collated sample by sample.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader, Dataset
+
+from lit_addition.encoding import Encoding
+from lit_addition.errors import InputError
+from lit_addition.problems import count_problems, sample_problems
+
+Split = Literal["train", "val", "test"]
+SPLITS: tuple[Split, ...] = ("train", "val", "test")
+
+
+class ProblemTensors(Dataset):
+    """Questions and answers as token-id tensors; indexing with a list of indices returns a whole batch."""
+
+    def __init__(self, questions: torch.Tensor, answers: torch.Tensor) -> None:
+        self.questions = questions
+        self.answers = answers
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.questions[index], self.answers[index]
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index = torch.as_tensor(indices)
+        return self.questions[index], self.answers[index]
+
+
+def _already_batched(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Collate function for :class:`ProblemTensors`, whose ``__getitems__`` already returns stacked tensors."""
+    return batch
+
+
+class AdditionDataModule(LightningDataModule):
+    """Unique addition problems ``a+b`` with operands of up to ``digits`` digits.
+
+    Args:
+        digits: the most digits an operand may have.
+        num_samples: problems for training and validation together (the reference's ``TRAINING_SIZE``).
+        val_fraction: share of ``num_samples`` held out for validation.
+        test_samples: further problems held out for ``test``, disjoint from both.
+        reverse: feed the question backwards, as the reference does.
+        reverse_answer: write the answer least significant digit first (decoding undoes it).
+        batch_size: training batch size per device.
+        eval_batch_size: batch size for validation, test and predict, which need no gradients.
+        seed: seed of the problem draw and split; independent of ``seed_everything``.
+        num_workers: DataLoader worker processes; batches are slices of in-memory tensors, so 0 is fastest.
+    """
+
+    def __init__(
+        self,
+        digits: int = 3,
+        num_samples: int = 50_000,
+        val_fraction: float = 0.1,
+        test_samples: int = 5_000,
+        reverse: bool = True,
+        reverse_answer: bool = True,
+        batch_size: int = 192,
+        eval_batch_size: int = 2048,
+        seed: int = 1234,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        self.encoding = Encoding(digits, reverse, reverse_answer)
+        if not 0 < val_fraction < 1:
+            raise InputError(f"val_fraction must lie strictly between 0 and 1, got {val_fraction}")
+        if test_samples < 0:
+            raise InputError(f"test_samples must be 0 or more, got {test_samples}")
+        self.val_count = round(num_samples * val_fraction)
+        if not 0 < self.val_count < num_samples:
+            raise InputError(
+                f"num_samples={num_samples} with val_fraction={val_fraction} leaves {self.val_count} validation and "
+                f"{num_samples - self.val_count} training problems; both need at least one: raise num_samples"
+            )
+        available = count_problems(digits)
+        if num_samples + test_samples > available:
+            raise InputError(
+                f"num_samples + test_samples = {num_samples:,} + {test_samples:,} = {num_samples + test_samples:,}, "
+                f"but only {available:,} distinct problems exist with up to {digits} digit(s) per operand (a+b and "
+                f"b+a count once): lower num_samples or test_samples so they add up to at most {available:,}"
+            )
+        for name, size in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
+            if size < 1:
+                raise InputError(f"{name} must be at least 1, got {size}")
+        self.save_hyperparameters()
+        self._operands: dict[Split, tuple[np.ndarray, np.ndarray]] = {}
+        self._datasets: dict[Split, ProblemTensors] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        """Draw the problems and build all three splits; later calls reuse them."""
+        if self._datasets:
+            return
+        hp = self.hparams
+        a, b = sample_problems(hp.digits, hp.num_samples + hp.test_samples, np.random.default_rng(hp.seed))
+        train_end = hp.num_samples - self.val_count
+        bounds = {"train": (0, train_end), "val": (train_end, hp.num_samples), "test": (hp.num_samples, len(a))}
+        for split, (start, end) in bounds.items():
+            self._operands[split] = (a[start:end], b[start:end])
+            questions = self.encoding.encode_questions(a[start:end], b[start:end])
+            answers = self.encoding.encode_answers(a[start:end], b[start:end])
+            self._datasets[split] = ProblemTensors(torch.from_numpy(questions), torch.from_numpy(answers))
+
+    def problems(self, split: Split) -> list[tuple[int, int]]:
+        """The problems of one split as ``(a, b)`` pairs, in the split's order."""
+        a, b = self._split(split, self._operands)
+        return list(zip(a.tolist(), b.tolist(), strict=True))
+
+    def dataset(self, split: Split) -> ProblemTensors:
+        """The token-id tensors of one split."""
+        return self._split(split, self._datasets)
+
+    def _split(self, split: Split, table: dict):
+        if split not in SPLITS:
+            raise InputError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
+        if not table:
+            raise RuntimeError("the problems are drawn in setup(): call setup() first")
+        return table[split]
+
+    def _loader(self, split: Split, batch_size: int, shuffle: bool) -> DataLoader:
+        dataset = self.dataset(split)
+        if len(dataset) == 0:
+            raise InputError(f"the {split} split is empty: set data.test_samples to 1 or more")
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            collate_fn=_already_batched,
+            num_workers=self.hparams.num_workers,
+            persistent_workers=self.hparams.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", self.hparams.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", self.hparams.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", self.hparams.eval_batch_size, shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("test", self.hparams.eval_batch_size, shuffle=False)

@@ -1,0 +1,145 @@
+"""The LightningModule: the reference's network, its loss, an optimiser recipe, and the accuracy metrics.
+
+Two accuracies, each a torchmetrics object per stage so that DDP ranks are reduced correctly:
+
+* ``char_acc``: the share of answer characters right, padding included (the reference's "accuracy");
+* ``seq_acc``: the share of answers right in every character, the figure a user of a calculator cares about.
+
+They are logged once per epoch as ``train/char_acc``, ``val/seq_acc`` and so on; ``train/loss`` is logged per step.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch import LightningModule
+from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassExactMatch
+
+from lit_addition.encoding import VOCAB_SIZE, Encoding
+from lit_addition.errors import InputError
+from lit_addition.network import AdditionLSTM
+
+# Hyperparameters that must agree between a checkpoint and the model it is loaded into.
+_STRUCTURAL_HPARAMS = ("digits", "reverse", "reverse_answer", "hidden_size", "num_layers")
+
+
+def accuracy_metrics(prefix: str) -> MetricCollection:
+    """Per-character and exact-sequence accuracy over predicted and true answer token ids ``(batch, length)``."""
+    return MetricCollection(
+        {
+            "char_acc": MulticlassAccuracy(VOCAB_SIZE, average="micro", validate_args=False),
+            "seq_acc": MulticlassExactMatch(VOCAB_SIZE, validate_args=False),
+        },
+        prefix=prefix,
+        compute_groups=False,
+    )
+
+
+class AdditionModel(LightningModule):
+    """Learns to answer ``a+b`` from the problem's characters.
+
+    Args:
+        digits: the most digits an operand may have (linked from the data in the CLI).
+        reverse: whether questions are fed backwards (linked from the data).
+        reverse_answer: whether answers are written least significant digit first (linked from the data).
+        hidden_size: width of the encoder and decoder LSTMs.
+        num_layers: depth of the decoder LSTM stack.
+        learning_rate: AdamW's learning rate; the peak rate under the one-cycle schedule.
+        weight_decay: AdamW's decoupled weight decay; 0 makes it the reference's Adam.
+        lr_schedule: ``constant`` (the reference) or ``onecycle`` (warm up, then anneal, stepped every batch).
+        warmup_fraction: share of the steps spent warming up under ``onecycle``.
+    """
+
+    def __init__(
+        self,
+        digits: int = 3,
+        reverse: bool = True,
+        reverse_answer: bool = True,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        learning_rate: float = 0.016,
+        weight_decay: float = 0.0,
+        lr_schedule: Literal["constant", "onecycle"] = "onecycle",
+        warmup_fraction: float = 0.3,
+    ) -> None:
+        super().__init__()
+        self.encoding = Encoding(digits, reverse, reverse_answer)
+        for name, value in (("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if value < 1:
+                raise InputError(f"{name} must be at least 1, got {value}")
+        if learning_rate <= 0:
+            raise InputError(f"learning_rate must be positive, got {learning_rate}")
+        if not 0 < warmup_fraction < 1:
+            raise InputError(f"warmup_fraction must lie strictly between 0 and 1, got {warmup_fraction}")
+        self.save_hyperparameters()
+        self.net = AdditionLSTM(VOCAB_SIZE, self.encoding.answer_length, hidden_size, num_layers)
+        self.train_metrics = accuracy_metrics("train/")
+        self.val_metrics = accuracy_metrics("val/")
+        self.test_metrics = accuracy_metrics("test/")
+        self.val_loss = MeanMetric()
+        self.test_loss = MeanMetric()
+
+    def forward(self, question_ids: torch.Tensor) -> torch.Tensor:
+        """Answer logits ``(batch, answer_length, vocab)`` for question token ids ``(batch, question_length)``."""
+        return self.net(question_ids)
+
+    def _shared_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        questions, answers = batch
+        logits = self(questions)
+        loss = F.cross_entropy(logits.transpose(1, 2), answers)
+        getattr(self, f"{stage}_metrics").update(logits.detach().argmax(-1), answers)
+        if stage != "train":
+            getattr(self, f"{stage}_loss").update(loss.detach(), len(answers))
+        return loss
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self._shared_step(batch, "train")
+        self.log("train/loss", loss, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def predict_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> list[str]:
+        return self.encoding.decode_answers(self(batch[0]).argmax(-1).cpu().numpy())
+
+    # Logging the metric objects at epoch end lets torchmetrics reduce them across ranks, then reset them.
+    def on_train_epoch_end(self) -> None:
+        self.log_dict(self.train_metrics)
+
+    def on_validation_epoch_end(self) -> None:
+        self.log("val/loss", self.val_loss)
+        self.log_dict(self.val_metrics, prog_bar=True)
+
+    def on_test_epoch_end(self) -> None:
+        self.log("test/loss", self.test_loss)
+        self.log_dict(self.test_metrics)
+
+    def configure_optimizers(self) -> Any:
+        hp = self.hparams
+        optimizer = torch.optim.AdamW(self.parameters(), lr=hp.learning_rate, weight_decay=hp.weight_decay)
+        if hp.lr_schedule == "constant":
+            return optimizer
+        total_steps = self.trainer.estimated_stepping_batches
+        if total_steps == float("inf"):
+            raise InputError("lr_schedule=onecycle needs a finite run: set trainer.max_epochs or trainer.max_steps")
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=hp.learning_rate, total_steps=int(total_steps), pct_start=hp.warmup_fraction
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        saved = checkpoint.get("hyper_parameters", {})
+        clashes = [k for k in _STRUCTURAL_HPARAMS if k in saved and saved[k] != self.hparams[k]]
+        if clashes:
+            given = ", ".join(f"{k}={saved[k]!r} (config has {self.hparams[k]!r})" for k in clashes)
+            raise InputError(
+                f"the checkpoint does not match the config: it was trained with {given}; "
+                "set those values (data.* for digits and reversal, model.* for the network) to the checkpoint's"
+            )

@@ -1,0 +1,42 @@
+"""The reference's encoder-repeat-decoder LSTM as a plain ``nn.Module``, with no training logic in it.
+
+An encoder LSTM reads the one-hot question; its last hidden state is repeated once per answer character and fed to
+a decoder LSTM stack, whose every output step a linear layer maps to the vocabulary.
+
+Parameter count at 3 digits, hidden size 128 and one decoder layer: 206,348. The Keras model has 205,324. The
+difference, 1,024, is PyTorch's second bias vector: ``nn.LSTM`` keeps ``bias_ih`` and ``bias_hh`` (``4 * 128``
+each) where Keras keeps one, once in the encoder and once in the decoder. The two biases are only ever added, so
+the functions the two models can represent are the same.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class AdditionLSTM(nn.Module):
+    """Maps question token ids ``(batch, question_length)`` to answer logits ``(batch, answer_length, vocab)``.
+
+    Args:
+        vocab_size: number of distinct tokens, for the one-hot input and the output layer.
+        answer_length: how many answer characters to emit.
+        hidden_size: width of both LSTMs.
+        num_layers: depth of the decoder LSTM stack.
+    """
+
+    def __init__(self, vocab_size: int, answer_length: int, hidden_size: int = 128, num_layers: int = 1) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.answer_length = answer_length
+        self.encoder = nn.LSTM(vocab_size, hidden_size, batch_first=True)
+        self.decoder = nn.LSTM(hidden_size, hidden_size, num_layers=num_layers, batch_first=True)
+        self.head = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, question_ids: torch.Tensor) -> torch.Tensor:
+        one_hot = F.one_hot(question_ids, self.vocab_size).to(self.head.weight.dtype)
+        _, (hidden, _) = self.encoder(one_hot)
+        repeated = hidden[-1].unsqueeze(1).expand(-1, self.answer_length, -1).contiguous()
+        decoded, _ = self.decoder(repeated)
+        return self.head(decoded)

@@ -1,0 +1,153 @@
+"""Drawing unique addition problems as the reference does, without its Python loop.
+
+The reference draws an operand by picking a digit count ``n`` uniformly in ``1..digits`` and then ``n`` uniform
+digits (so ``"07"`` is the number 7). It keeps drawing pairs ``(a, b)`` and skips any whose unordered pair
+``{a, b}`` it has seen, until it has enough. That is sampling without replacement, each unordered pair weighted by
+its chance of being drawn. Its loop never ends when more problems are asked for than exist.
+
+Sampling without replacement in proportion to weights ``w`` is the same as giving every item a key ``E / w`` with
+``E`` standard exponential and keeping the items with the smallest keys (Efraimidis and Spirakis, 2006). A pair's
+weight depends only on how many digits its two operands have, so the problem space splits into a few blocks of
+equal weight (for 3 digits: 1-digit with 1-digit, 1-digit with 2-digit, ...; pairs of equal operands apart). Inside a
+block the keys are independent and identically distributed, so we need only:
+
+1. the smallest keys of each block, generated in increasing order from exponential spacings (Renyi), never the
+   whole block;
+2. how many of the overall smallest ``count`` keys fall in each block;
+3. that many pairs chosen uniformly inside each block.
+
+The cost follows ``count``, not the size of the space, so 550,000 five-digit problems take a fraction of a second
+and asking for every one of the 500,500 three-digit problems is as quick as asking for a few.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lit_addition.encoding import Encoding
+from lit_addition.errors import InputError
+
+
+def count_problems(digits: int) -> int:
+    """How many distinct problems exist when operands have up to ``digits`` digits (``a+b`` and ``b+a`` once)."""
+    numbers = 10**digits
+    return numbers * (numbers + 1) // 2
+
+
+def digit_count_probabilities(digits: int) -> np.ndarray:
+    """Chance that one reference-style draw yields one particular number of ``c`` digits, for ``c = 1..digits``."""
+    # A number with c digits comes out of every draw of a digit count n >= c, with chance 10**-n each.
+    return np.cumsum(10.0 ** -np.arange(digits, 0, -1))[::-1] / digits
+
+
+@dataclass(frozen=True)
+class _Block:
+    """Pairs of equal weight: first operand in ``[start_a, start_a + size_a)``, second likewise for ``b``."""
+
+    start_a: int
+    size_a: int
+    start_b: int
+    size_b: int
+    shape: str  # "grid": every (a, b); "triangle": a < b inside one range; "diagonal": a == b
+    weight: float
+
+    @property
+    def size(self) -> int:
+        if self.shape == "grid":
+            return self.size_a * self.size_b
+        return self.size_a * (self.size_a - 1) // 2 if self.shape == "triangle" else self.size_a
+
+    def pairs(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs at positions ``index`` of this block."""
+        if self.shape == "grid":
+            return self.start_a + index // self.size_b, self.start_b + index % self.size_b
+        if self.shape == "diagonal":
+            return self.start_a + index, self.start_a + index
+        # Triangle position index = j*(j-1)/2 + i with i < j; float sqrt, then exact integer correction.
+        j = ((1 + np.sqrt(1 + 8 * index.astype(np.float64))) // 2).astype(np.int64)
+        j -= j * (j - 1) // 2 > index
+        j += (j + 1) * j // 2 <= index
+        i = index - j * (j - 1) // 2
+        return self.start_a + i, self.start_a + j
+
+
+def _blocks(digits: int) -> list[_Block]:
+    probability = digit_count_probabilities(digits)
+    starts = [0] + [10 ** (c - 1) for c in range(2, digits + 1)]
+    sizes = [10] + [9 * 10 ** (c - 1) for c in range(2, digits + 1)]
+    blocks = []
+    for x in range(digits):
+        blocks.append(_Block(starts[x], sizes[x], starts[x], sizes[x], "diagonal", probability[x] ** 2))
+        blocks.append(_Block(starts[x], sizes[x], starts[x], sizes[x], "triangle", 2 * probability[x] ** 2))
+        for y in range(x + 1, digits):
+            blocks.append(_Block(starts[x], sizes[x], starts[y], sizes[y], "grid", 2 * probability[x] * probability[y]))
+    return blocks
+
+
+def _expected_prefix(sizes: np.ndarray, weights: np.ndarray, count: int) -> np.ndarray:
+    """How many of each block's smallest keys to generate so that, almost always, the ``count`` smallest are among
+    them: the expected number below the threshold where ``count`` keys are expected, plus a safety margin."""
+    low, high = 0.0, 1.0
+    while np.sum(-sizes * np.expm1(-weights * high)) < count:
+        high *= 2
+    for _ in range(100):
+        middle = (low + high) / 2
+        low, high = (middle, high) if np.sum(-sizes * np.expm1(-weights * middle)) < count else (low, middle)
+    expected = -sizes * np.expm1(-weights * high)
+    return np.minimum(sizes, np.ceil(expected + 4 * np.sqrt(expected) + 16)).astype(np.int64)
+
+
+def _smallest_keys(size: int, weight: float, have: np.ndarray, more: int, rng: np.random.Generator) -> np.ndarray:
+    """Extend the increasing run ``have`` of a block's smallest keys by ``more`` (the Renyi representation)."""
+    start = len(have)
+    spacings = rng.standard_exponential(more) / (weight * (size - np.arange(start, start + more)))
+    return np.concatenate([have, (have[-1] if start else 0.0) + np.cumsum(spacings)])
+
+
+def _count_per_block(blocks: list[_Block], count: int, rng: np.random.Generator) -> np.ndarray:
+    sizes = np.array([block.size for block in blocks], dtype=np.float64)
+    weights = np.array([block.weight for block in blocks])
+    keys = [np.empty(0) for _ in blocks]
+    target = _expected_prefix(sizes, weights, count)
+    while True:
+        keys = [
+            _smallest_keys(block.size, block.weight, have, wanted - len(have), rng)
+            for block, have, wanted in zip(blocks, keys, target, strict=True)
+        ]
+        owner = np.repeat(np.arange(len(blocks)), [len(k) for k in keys])
+        chosen = np.argpartition(np.concatenate(keys), count - 1)[:count]
+        taken = np.bincount(owner[chosen], minlength=len(blocks))
+        # A block that gave every key it generated may hold more below the threshold: generate more and redo.
+        short = (taken == target) & (target < sizes)
+        if not short.any():
+            return taken
+        target = np.where(short, np.minimum(sizes, 2 * target), target).astype(np.int64)
+
+
+def sample_problems(digits: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``count`` problems ``a+b``, no two equal up to swapping ``a`` and ``b``, as the reference draws them.
+
+    Returns:
+        The operands ``a`` and ``b`` as int64 arrays, in random order.
+    """
+    Encoding(digits)  # validates digits
+    available = count_problems(digits)
+    if not 0 <= count <= available:
+        raise InputError(
+            f"asked for {count:,} problems but only {available:,} distinct problems exist with up to {digits} "
+            f"digit(s) per operand (a+b and b+a count once): ask for at most {available:,}, or raise digits"
+        )
+    if count == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    blocks = _blocks(digits)
+    taken = _count_per_block(blocks, count, rng)
+    parts = [block.pairs(rng.choice(block.size, n, replace=False)) for block, n in zip(blocks, taken, strict=True) if n]
+    a = np.concatenate([part[0] for part in parts])
+    b = np.concatenate([part[1] for part in parts])
+    # Both orders of a pair are equally likely to be drawn, so the order shown is a fair coin.
+    swap = rng.random(count) < 0.5
+    a, b = np.where(swap, b, a), np.where(swap, a, b)
+    order = rng.permutation(count)
+    return a[order], b[order]

@@ -1,0 +1,109 @@
+"""The data module: split sizes, no leakage, determinism from its own seed, in-memory batches, clear refusals."""
+
+import numpy as np
+import pytest
+import torch
+
+from lit_addition import AdditionDataModule, InputError
+
+
+def keys(problems):
+    return {(min(a, b), max(a, b)) for a, b in problems}
+
+
+def test_split_sizes_follow_num_samples_val_fraction_and_test_samples(small_data):
+    sizes = {split: len(small_data.problems(split)) for split in ("train", "val", "test")}
+    assert sizes == {"train": 1_800, "val": 200, "test": 500}
+
+
+def test_splits_are_disjoint_even_with_operands_swapped(small_data):
+    train, val, test = (keys(small_data.problems(s)) for s in ("train", "val", "test"))
+    assert len(train) == 1_800 and len(val) == 200 and len(test) == 500
+    assert not train & val and not train & test and not val & test
+
+
+def test_tensors_spell_the_listed_problems(small_data):
+    for split in ("train", "val", "test"):
+        dataset = small_data.dataset(split)
+        questions = small_data.encoding.decode_questions(dataset.questions.numpy())
+        answers = small_data.encoding.decode_answers(dataset.answers.numpy())
+        problems = small_data.problems(split)
+        assert questions == [f"{a}+{b}" for a, b in problems]
+        assert answers == [str(a + b) for a, b in problems]
+
+
+def test_same_seed_same_split_other_seed_other_split():
+    def splits(seed):
+        data = AdditionDataModule(digits=3, num_samples=3_000, test_samples=300, seed=seed)
+        data.setup()
+        return [data.problems(s) for s in ("train", "val", "test")]
+
+    assert splits(11) == splits(11)
+    assert splits(11) != splits(12)
+
+
+def test_setup_draws_once(small_data):
+    before = small_data.dataset("train")
+    small_data.setup("validate")
+    assert small_data.dataset("train") is before
+
+
+def test_an_epoch_of_batches_covers_the_training_split_once(small_data):
+    seen = []
+    for questions, answers in small_data.train_dataloader():
+        assert questions.dtype == answers.dtype == torch.int64
+        assert questions.shape[1:] == (5,) and answers.shape[1:] == (3,)
+        assert len(questions) <= 64
+        seen.extend(small_data.encoding.decode_questions(questions.numpy()))
+    assert sorted(seen) == sorted(f"{a}+{b}" for a, b in small_data.problems("train"))
+
+
+def test_evaluation_batches_keep_split_order(small_data):
+    loader = small_data.val_dataloader()
+    questions = torch.cat([q for q, _ in loader])
+    assert torch.equal(questions, small_data.dataset("val").questions)
+
+
+def test_whole_two_digit_space_fits_exactly():
+    data = AdditionDataModule(digits=2, num_samples=5_000, test_samples=50)
+    data.setup()
+    everything = set().union(*(keys(data.problems(s)) for s in ("train", "val", "test")))
+    assert len(everything) == 5_050
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"digits": 2, "num_samples": 5_000, "test_samples": 5_000}, r"only 5,050 distinct problems exist"),
+        ({"digits": 0}, r"digits must be a whole number from 1 to 9"),
+        ({"val_fraction": 0.0}, r"val_fraction must lie strictly between 0 and 1"),
+        ({"val_fraction": 1.0}, r"val_fraction must lie strictly between 0 and 1"),
+        ({"num_samples": 3, "val_fraction": 0.1}, r"leaves 0 validation and 3 training problems"),
+        ({"test_samples": -1}, r"test_samples must be 0 or more"),
+        ({"batch_size": 0}, r"batch_size must be at least 1"),
+    ],
+)
+def test_impossible_requests_are_refused_clearly(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        AdditionDataModule(**kwargs)
+
+
+def test_problems_before_setup_and_unknown_split_are_explained():
+    data = AdditionDataModule(digits=1, num_samples=20, test_samples=5)
+    with pytest.raises(RuntimeError, match="call setup"):
+        data.problems("train")
+    data.setup()
+    with pytest.raises(InputError, match="unknown split 'dev'"):
+        data.problems("dev")
+
+
+def test_empty_test_split_is_explained():
+    data = AdditionDataModule(digits=1, num_samples=20, test_samples=0)
+    data.setup()
+    with pytest.raises(InputError, match="test split is empty"):
+        data.test_dataloader()
+
+
+def test_digit_counts_of_operands_stay_within_bounds(small_data):
+    a, b = np.array(small_data.problems("train")).T
+    assert a.max() <= 99 and b.max() <= 99 and a.min() >= 0 and b.min() >= 0

@@ -1,0 +1,47 @@
+"""The model: output shapes, the parameter count against the Keras reference, and checkpoint mismatch errors."""
+
+import pytest
+import torch
+
+from lit_addition import AdditionModel, InputError
+
+KERAS_PARAMETERS_AT_3_DIGITS = 205_324
+EXTRA_LSTM_BIASES = 2 * 4 * 128  # bias_hh of the encoder and of the decoder
+
+
+@pytest.mark.parametrize("digits", [1, 2, 3, 5])
+def test_logits_have_one_row_per_answer_character(digits):
+    model = AdditionModel(digits=digits)
+    questions = torch.randint(0, 12, (7, 2 * digits + 1))
+    assert model(questions).shape == (7, digits + 1, 12)
+
+
+def test_parameter_count_is_keras_plus_the_second_lstm_bias():
+    model = AdditionModel(digits=3)
+    assert sum(p.numel() for p in model.parameters()) == KERAS_PARAMETERS_AT_3_DIGITS + EXTRA_LSTM_BIASES == 206_348
+
+
+def test_decoder_layers_stack():
+    one, two = AdditionModel(num_layers=1), AdditionModel(num_layers=2)
+    added = sum(p.numel() for p in two.parameters()) - sum(p.numel() for p in one.parameters())
+    assert added == 4 * 128 * (128 + 128) + 2 * 4 * 128
+
+
+def test_checkpoint_from_another_digit_count_is_refused_by_name():
+    checkpoint = {"hyper_parameters": dict(AdditionModel(digits=2).hparams)}
+    with pytest.raises(InputError, match=r"trained with digits=2 \(config has 3\)"):
+        AdditionModel(digits=3).on_load_checkpoint(checkpoint)
+
+
+def test_checkpoint_with_matching_structure_is_accepted():
+    checkpoint = {"hyper_parameters": {**AdditionModel(digits=3).hparams, "learning_rate": 0.5}}
+    AdditionModel(digits=3).on_load_checkpoint(checkpoint)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"hidden_size": 0}, "hidden_size must be at least 1"), ({"warmup_fraction": 1.0}, "warmup_fraction")],
+)
+def test_bad_model_arguments_are_refused(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        AdditionModel(**kwargs)

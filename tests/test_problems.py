@@ -1,0 +1,102 @@
+"""Problem sampling: exact counts, uniqueness under commutation, the reference's distribution, clear refusals."""
+
+import numpy as np
+import pytest
+
+from lit_addition.errors import InputError
+from lit_addition.problems import _Block, count_problems, digit_count_probabilities, sample_problems
+
+
+def unordered(a: np.ndarray, b: np.ndarray) -> set[tuple[int, int]]:
+    return set(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))
+
+
+def test_space_sizes_match_the_reference_table_limits():
+    assert count_problems(1) == 55
+    assert count_problems(2) == 5_050
+    assert count_problems(3) == 500_500
+
+
+@pytest.mark.parametrize("digits", [1, 2, 3, 4])
+def test_operand_probabilities_sum_to_one(digits):
+    per_number = digit_count_probabilities(digits)
+    numbers_per_count = [10] + [9 * 10 ** (c - 1) for c in range(2, digits + 1)]
+    assert np.dot(per_number, numbers_per_count) == pytest.approx(1.0)
+    # A 1-digit number also comes out of longer draws with leading zeros, so it is the likeliest.
+    assert np.all(np.diff(per_number) < 0)
+
+
+@pytest.mark.parametrize(("digits", "count"), [(1, 30), (2, 4_000), (3, 50_000), (4, 20_000), (5, 20_000), (9, 5_000)])
+def test_exact_count_unique_under_commutation_and_within_bounds(digits, count):
+    a, b = sample_problems(digits, count, np.random.default_rng(0))
+    assert len(a) == len(b) == count
+    assert len(unordered(a, b)) == count
+    assert a.min() >= 0 and b.min() >= 0
+    assert a.max() < 10**digits and b.max() < 10**digits
+
+
+@pytest.mark.parametrize(("digits", "count"), [(1, 55), (2, 5_050), (3, 500_500)])
+def test_the_whole_space_can_be_drawn(digits, count):
+    a, b = sample_problems(digits, count, np.random.default_rng(1))
+    numbers = range(10**digits)
+    assert unordered(a, b) == {(x, y) for x in numbers for y in numbers if x <= y}
+
+
+def test_near_capacity_draw_is_exact():
+    a, b = sample_problems(3, 500_000, np.random.default_rng(2))
+    assert len(unordered(a, b)) == 500_000
+
+
+def test_same_seed_same_problems_other_seed_other_problems():
+    first = sample_problems(3, 1_000, np.random.default_rng(7))
+    again = sample_problems(3, 1_000, np.random.default_rng(7))
+    other = sample_problems(3, 1_000, np.random.default_rng(8))
+    assert all(np.array_equal(x, y) for x, y in zip(first, again, strict=True))
+    assert unordered(*first) != unordered(*other)
+
+
+def test_triangle_block_indexing_is_a_bijection():
+    block = _Block(start_a=10, size_a=60, start_b=10, size_b=60, shape="triangle", weight=1.0)
+    a, b = block.pairs(np.arange(block.size))
+    assert set(zip(a.tolist(), b.tolist(), strict=True)) == {(x, y) for x in range(10, 70) for y in range(x + 1, 70)}
+    # Large positions, where the float square root alone is not exact.
+    big = _Block(start_a=10**8, size_a=9 * 10**8, start_b=10**8, size_b=9 * 10**8, shape="triangle", weight=1.0)
+    index = np.array([0, 1, 2, big.size // 3, big.size - 2, big.size - 1], dtype=np.int64)
+    i, j = big.pairs(index)
+    i, j = i - 10**8, j - 10**8
+    assert np.all(i < j) and np.all(j < 9 * 10**8)
+    assert np.array_equal(j * (j - 1) // 2 + i, index)
+
+
+def reference_loop(digits: int, count: int, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """The reference's generator, transcribed: draw, skip pairs seen in either order, stop at ``count``."""
+    seen, problems = set(), []
+    while len(problems) < count:
+        a, b = (int("".join(rng.choice(list("0123456789"), rng.integers(1, digits + 1)))) for _ in range(2))
+        if (min(a, b), max(a, b)) not in seen:
+            seen.add((min(a, b), max(a, b)))
+            problems.append((a, b))
+    return problems
+
+
+def shares(pairs) -> np.ndarray:
+    a, b = np.asarray(pairs).T
+    two_digit = (a >= 10).astype(int) + (b >= 10)
+    return np.array([np.mean(two_digit == 0), np.mean(two_digit == 1), np.mean(a == b), np.mean(a < b)])
+
+
+def test_distribution_matches_the_reference_loop():
+    """Means over 60 draws of 1,500 two-digit problems agree within 4 standard errors for: both operands 1-digit,
+    exactly one 1-digit, equal operands, and a < b. Seeds are fixed, so the test is deterministic."""
+    runs = 60
+    reference = np.array([shares(reference_loop(2, 1_500, np.random.default_rng(s))) for s in range(runs)])
+    ours = np.array([shares(np.column_stack(sample_problems(2, 1_500, np.random.default_rng(s)))) for s in range(runs)])
+    standard_error = np.sqrt(reference.var(0) / runs + ours.var(0) / runs) + 1e-9
+    assert np.all(np.abs(reference.mean(0) - ours.mean(0)) < 4 * standard_error)
+    # The 1-digit x 1-digit block (55 pairs) is exhausted in every run: both samplers take all of it.
+    assert np.allclose(reference[:, 0] * 1_500, 55) and np.allclose(ours[:, 0] * 1_500, 55)
+
+
+def test_asking_for_more_than_exist_is_refused_with_the_count():
+    with pytest.raises(InputError, match=r"only 5,050 distinct problems exist with up to 2 digit"):
+        sample_problems(2, 5_051, np.random.default_rng(0))
