@@ -3,15 +3,18 @@
 ``python -m lit_addition fit`` trains the 3-digit default; ``--config configs/3digit.yaml`` does the same from a
 file. What the data and the model share (``digits``, ``reverse``, ``reverse_answer``) is given once, under
 ``data``, and linked into the model. Two callbacks are always on and configured as their own sections:
-``checkpoint`` (best by ``val/seq_acc``, plus the last) and ``samples`` (the reference's sample printout).
+``checkpoint`` (best by ``val/seq_acc``, plus the last) and ``samples`` (the reference's sample printout); the
+learning rate is logged whenever there is a logger.
 """
 
 from __future__ import annotations
 
 import sys
 import warnings
+from typing import Any
 
 from jsonargparse import lazy_instance
+from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -42,7 +45,12 @@ class AdditionCLI(LightningCLI):
             }
         )
         parser.add_lightning_class_args(SamplePredictions, "samples")
-        parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        trainer = super().instantiate_trainer(**kwargs)
+        if trainer.loggers:  # the learning-rate curve needs a logger to go to; without one the monitor refuses to run
+            trainer.callbacks.append(LearningRateMonitor())
+        return trainer
 
 
 def build_cli(args: list[str] | None = None, run: bool = True) -> AdditionCLI:

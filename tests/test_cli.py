@@ -34,7 +34,7 @@ def test_fit_writes_checkpoints_config_and_tensorboard_events(tmp_path):
     events = EventAccumulator(str(run_dir))
     events.Reload()
     scalars = set(events.Tags()["scalars"])
-    assert {"train/loss", "train/char_acc", "val/loss", "val/char_acc", "val/seq_acc"} <= scalars
+    assert {"train/loss", "train/char_acc", "val/loss", "val/char_acc", "val/seq_acc", "lr-AdamW"} <= scalars
     # Once per epoch, at the index of its last step: 540 problems in batches of 64 are 9 steps an epoch.
     assert [e.step for e in events.Scalars("val/seq_acc")] == [8, 17]
     assert "val/samples/text_summary" in events.Tags()["tensors"]
