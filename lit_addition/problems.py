@@ -30,6 +30,20 @@ from lit_addition.encoding import Encoding
 from lit_addition.errors import InputError
 
 
+def reference_loop(digits: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The reference's generator as it is written, one Python draw at a time: the ground truth that tests compare
+    :func:`sample_problems` against, and the speed baseline of the benchmark. It never ends if ``count`` is more
+    than exist."""
+    seen, problems = set(), []
+    while len(problems) < count:
+        a, b = (int("".join(rng.choice(list("0123456789"), rng.integers(1, digits + 1)))) for _ in range(2))
+        if (min(a, b), max(a, b)) not in seen:
+            seen.add((min(a, b), max(a, b)))
+            problems.append((a, b))
+    a, b = np.array(problems, dtype=np.int64).reshape(-1, 2).T
+    return a, b
+
+
 def count_problems(digits: int) -> int:
     """How many distinct problems exist when operands have up to ``digits`` digits (``a+b`` and ``b+a`` once)."""
     numbers = 10**digits

@@ -1,0 +1,220 @@
+"""Speed figures for lit_addition, each measured beside its baseline in the same run: writes docs/benchmarks.md/json.
+
+    python scripts/benchmark.py            # the full run: about 10 minutes on 2 CPU cores
+    python scripts/benchmark.py --quick    # every measurement, small: what the test runs so this cannot rot
+
+1. data: generating each shipped config's problems (``setup()``) against the reference's Python loop;
+2. overhead: seconds per epoch of the real Lightning fit (metrics, logging, checkpoints and progress bar on) against
+   a bare PyTorch loop of the same model, data, optimiser and schedule, validation included in both;
+3. time to accuracy: the 3-digit config and the reference's recipe, trained by the CLI in a fresh process, until
+   99% exact validation accuracy;
+4. inference: problems answered per second by the validation path at a large batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+from lightning.pytorch import Callback, Trainer
+from report import machine_description, write_report
+from timing import ROOT, train_config
+
+from lit_addition import AdditionDataModule, AdditionModel
+from lit_addition.cli import build_cli
+from lit_addition.data import ProblemTensors, _already_batched
+from lit_addition.problems import count_problems, reference_loop, sample_problems
+
+
+def config_data(name: str) -> dict:
+    return yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text())["data"]
+
+
+def setup_seconds(data: dict, repeats: int = 3) -> float:
+    """Best of ``repeats`` fresh ``setup()`` calls of a data module built from a config's ``data`` section."""
+    times = []
+    for _ in range(repeats):
+        module = AdditionDataModule(**data)
+        start = time.perf_counter()
+        module.setup()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def data_generation(configs: list[str], reference: str, reference_cap: int | None = None) -> dict:
+    """``setup()`` of each config, and the reference's loop on one config's problems (or the first
+    ``reference_cap`` of them, which flatters the loop: it slows as the space fills)."""
+    rows = []
+    for name in configs:
+        data = config_data(name)
+        seconds = setup_seconds(data)
+        problems = data["num_samples"] + data["test_samples"]
+        rows.append({"config": name, "problems": problems, "seconds": seconds, "problems_per_s": problems / seconds})
+    data = config_data(reference)
+    problems = min(data["num_samples"] + data["test_samples"], reference_cap or float("inf"))
+    start = time.perf_counter()
+    reference_loop(data["digits"], problems, np.random.default_rng(0))
+    loop = {"config": reference, "problems": problems, "seconds": time.perf_counter() - start}
+    loop["problems_per_s"] = problems / loop["seconds"]
+    ours = next(row for row in rows if row["config"] == reference)
+    return {"configs": rows, "reference_loop": loop, "speedup": ours["problems_per_s"] / loop["problems_per_s"]}
+
+
+def bare_fit(data: AdditionDataModule, hparams: dict, epochs: int) -> float:
+    """The same network, optimiser and schedule as the Lightning fit, in a plain loop; seconds per epoch."""
+    torch.manual_seed(0)
+    net = AdditionModel(**hparams).net
+    questions, answers = data.dataset("train").questions, data.dataset("train").answers
+    val_questions, val_answers = data.dataset("val").questions, data.dataset("val").answers
+    batches = -(-len(questions) // data.hparams.batch_size)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=hparams["learning_rate"], weight_decay=hparams["weight_decay"])
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, hparams["learning_rate"], total_steps=epochs * batches, pct_start=hparams["warmup_fraction"]
+    )
+    start = time.perf_counter()
+    for _ in range(epochs):
+        net.train()
+        for index in torch.randperm(len(questions)).split(data.hparams.batch_size):
+            loss = F.cross_entropy(net(questions[index]).transpose(1, 2), answers[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+        net.eval()
+        with torch.inference_mode():
+            for index in torch.arange(len(val_questions)).split(data.hparams.eval_batch_size):
+                (net(val_questions[index]).argmax(-1) == val_answers[index]).all(-1).sum()
+    return (time.perf_counter() - start) / epochs
+
+
+class FitClock(Callback):
+    def on_train_start(self, trainer, pl_module):
+        self.start = time.perf_counter()
+
+    def on_train_end(self, trainer, pl_module):
+        self.seconds = time.perf_counter() - self.start
+
+
+def lightning_fit(config: str, batch_size: int, epochs: int, log_dir: str) -> float:
+    """The CLI's own fit, everything on; seconds per epoch from the first training step to the last checkpoint."""
+    cli = build_cli(
+        ["--config", config, f"--data.batch_size={batch_size}", f"--trainer.max_epochs={epochs}",
+         f"--trainer.logger.init_args.save_dir={log_dir}"],
+        run=False,
+    )  # fmt: skip
+    clock = FitClock()
+    cli.trainer.callbacks.append(clock)
+    with contextlib.redirect_stdout(io.StringIO()):  # the progress bar still draws, into a buffer
+        cli.trainer.fit(cli.model, cli.datamodule)
+    return clock.seconds / epochs
+
+
+def overhead(config: str, batch_sizes: list[int], epochs: int, repeats: int) -> list[dict]:
+    rows = []
+    for batch_size in batch_sizes:
+        cli = build_cli(["--config", config, f"--data.batch_size={batch_size}", "--trainer.logger=false"], run=False)
+        cli.datamodule.setup()
+        hparams = {k: v for k, v in cli.model.hparams.items() if not k.startswith("_")}
+        bare, lightning = [], []
+        with tempfile.TemporaryDirectory() as log_dir:
+            for _ in range(repeats):  # interleaved, so a change in machine load hits both alike
+                bare.append(bare_fit(cli.datamodule, hparams, epochs))
+                lightning.append(lightning_fit(config, batch_size, epochs, log_dir))
+        train = len(cli.datamodule.dataset("train"))
+        rows.append(
+            {"batch_size": batch_size, "bare_s_per_epoch": min(bare), "lightning_s_per_epoch": min(lightning),
+             "bare_samples_per_s": train / min(bare), "lightning_samples_per_s": train / min(lightning),
+             "ratio": min(lightning) / min(bare), "bare_all": bare, "lightning_all": lightning}
+        )  # fmt: skip
+    return rows
+
+
+def time_to_accuracy(recipes: dict[str, dict], threshold: float, log_dir: str) -> list[dict]:
+    rows = []
+    for name, recipe in recipes.items():
+        run = train_config(
+            recipe["config"], f"--trainer.logger.init_args.save_dir={log_dir}", *recipe.get("overrides", ()),
+            stop_at=recipe.get("stop_at"), test=recipe.get("test", True),
+        )  # fmt: skip
+        reached = run.first("val/seq_acc", threshold)
+        rows.append(
+            {"recipe": name, **recipe, "epochs_run": len(run.epochs),
+             "epoch_reached": reached and reached["epoch"], "train_s_to_reach": reached and reached["train_s"],
+             "process_s_to_reach": reached and run.process_seconds(reached),
+             "final_val_seq_acc": run.epochs[-1]["val/seq_acc"], "test_seq_acc": run.test.get("test/seq_acc"),
+             "train_s_total": run.epochs[-1]["train_s"], "curve": [r["val/seq_acc"] for r in run.epochs]}
+        )  # fmt: skip
+    return rows
+
+
+class ValidateClock(Callback):
+    def on_validation_start(self, trainer, pl_module):
+        self.start = time.perf_counter()
+
+    def on_validation_end(self, trainer, pl_module):
+        self.seconds = time.perf_counter() - self.start
+
+
+def inference(digits: int, batch_size: int) -> dict:
+    """Every problem of a ``digits`` space through ``trainer.validate``: forward, argmax and metric updates."""
+    encoding = AdditionModel(digits=digits).encoding
+    a, b = sample_problems(digits, count_problems(digits), np.random.default_rng(0))
+    dataset = ProblemTensors(
+        torch.from_numpy(encoding.encode_questions(a, b)), torch.from_numpy(encoding.encode_answers(a, b))
+    )
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=_already_batched)
+    clock = ValidateClock()
+    trainer = Trainer(logger=False, callbacks=[clock], enable_progress_bar=False, enable_model_summary=False)
+    trainer.validate(AdditionModel(digits=digits), loader, verbose=False)
+    return {"digits": digits, "problems": len(dataset), "batch_size": batch_size, "seconds": clock.seconds,
+            "problems_per_s": len(dataset) / clock.seconds}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for the test")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs", help="where benchmarks.md/json go")
+    args = parser.parse_args()
+    command = "python scripts/benchmark.py" + (" --quick" if args.quick else "")
+    quick = args.quick
+    results = {"machine": machine_description(), "command": command, "quick": quick}
+    results["data"] = data_generation(["2digit", "3digit"] if quick else ["2digit", "3digit", "4digit", "5digit"],
+                                      reference="3digit" if quick else "5digit",
+                                      reference_cap=2_000 if quick else None)  # fmt: skip
+    results["overhead"] = overhead(
+        str(ROOT / "configs" / ("2digit.yaml" if quick else "3digit.yaml")),
+        batch_sizes=[32] if quick else [32, 192],
+        epochs=1,
+        repeats=1 if quick else 3,
+    )
+    with tempfile.TemporaryDirectory() as log_dir:
+        if quick:
+            two_epochs = {"config": "configs/2digit.yaml", "overrides": ["--trainer.max_epochs=2"]}
+            recipes = {"2-digit config, 2 epochs": two_epochs}
+        else:
+            recipes = {
+                "shipped 3-digit config": {"config": "configs/3digit.yaml"},
+                # The reference's recipe is stopped once it gets there: only its time to 99% is wanted.
+                "reference recipe": {"config": "configs/reference/3digit.yaml", "stop_at": 0.99, "test": False},
+            }
+        results["time_to_accuracy"] = time_to_accuracy(recipes, threshold=0.99, log_dir=log_dir)
+    results["inference"] = inference(digits=2 if quick else 3, batch_size=8192)
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "benchmarks.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_report(results, args.output / "benchmarks.md")
+    print(f"wrote {args.output / 'benchmarks.md'} and benchmarks.json")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("NO_COLOR", "1")
+    main()

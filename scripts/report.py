@@ -1,0 +1,117 @@
+"""Turn the benchmark's measurements into docs/benchmarks.md: the machine, the command, a table per measurement,
+and each target beside the figure that meets or misses it."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+from pathlib import Path
+
+import lightning
+import torch
+
+
+def machine_description() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())  # fmt: skip
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightning": lightning.__version__,
+        "date": datetime.date.today().isoformat(),
+    }
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "**not met**"
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f}%"
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def write_report(results: dict, path: Path) -> None:
+    m = results["machine"]
+    gpu = m["gpu"] or "none: no GPU was lent to the session that ran this, so no GPU figures are given"
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `{results['command']}` on {m['date']}: {m['cpu']}, {m['cores']} cores, "
+        f"torch {m['torch']} ({m['torch_threads']} threads), Lightning {m['lightning']}, Python {m['python']}. "
+        f"GPU: {gpu}.",
+        "",
+        "Machines of this kind vary by up to 2x from day to day, so every figure is paired with a baseline timed in "
+        "the same run; compare ratios, not seconds, across runs.",
+    ]
+    if results["quick"]:
+        lines += ["", "**Quick mode**: small sizes for the test; these figures say nothing about speed."]
+
+    data = results["data"]
+    loop = data["reference_loop"]
+    lines += ["", "## 1. Generating the problems", "",
+              "`AdditionDataModule.setup()` for each shipped config: drawing the unique problems, splitting and "
+              "encoding them (best of 3).", "",
+              "| config | problems | seconds | problems/s |", "|---|---|---|---|"]  # fmt: skip
+    lines += [f"| {r['config']} | {r['problems']:,} | {r['seconds']:.3f} | {r['problems_per_s']:,.0f} |"
+              for r in data["configs"]]  # fmt: skip
+    lines += [
+        "",
+        f"The reference's Python loop drew {loop['problems']:,} of the {loop['config']} problems in "
+        f"{loop['seconds']:.2f} s ({loop['problems_per_s']:,.0f} problems/s): `setup()`, encoding included, "
+        f"is {data['speedup']:,.0f}x faster per problem.",
+    ]
+    largest = data["configs"][-1]
+    if largest["config"] == "5digit":
+        lines += ["", f"Target, 5 digits x 550k problems in at most 0.5 s: {largest['seconds']:.3f} s, "
+                  f"{_verdict(largest['seconds'] <= 0.5)}."]  # fmt: skip
+
+    lines += ["", "## 2. Lightning's overhead", "",
+              "One epoch of the CLI's real `fit` (metrics, TensorBoard logging, checkpointing and the progress bar "
+              "on) against a bare PyTorch loop of the same network, optimiser, schedule, data and batch size; both "
+              "validate once per epoch. Best of the interleaved repeats.", "",
+              "| batch | bare s/epoch | bare samples/s | Lightning s/epoch | Lightning samples/s | ratio |",
+              "|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results["overhead"]:
+        lines.append(
+            f"| {r['batch_size']} | {r['bare_s_per_epoch']:.2f} | {r['bare_samples_per_s']:,.0f} | "
+            f"{r['lightning_s_per_epoch']:.2f} | {r['lightning_samples_per_s']:,.0f} | {r['ratio']:.3f}x |"
+        )
+    at_32 = next((r for r in results["overhead"] if r["batch_size"] == 32), None)
+    if at_32 and not results["quick"]:
+        lines += ["", f"Target, at most 1.05x at batch 32 on CPU: {at_32['ratio']:.3f}x, "
+                  f"{_verdict(at_32['ratio'] <= 1.05)}."]  # fmt: skip
+
+    lines += ["", "## 3. Time to 99% exact answers", "",
+              "Each recipe trained by the CLI in a fresh process. Training seconds exclude validation and start-up; "
+              "process seconds run from starting Python to the end of the validation that first reached 99%.", "",
+              "| recipe | epoch reaching 99% | training s | process s | final val exact | test exact |",
+              "|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results["time_to_accuracy"]:
+        lines.append(
+            f"| {r['recipe']} (`{r['config']}`) | {r['epoch_reached'] or 'not reached'} | "
+            f"{_seconds(r['train_s_to_reach'])} | {_seconds(r['process_s_to_reach'])} | "
+            f"{_percent(r['final_val_seq_acc'])} | {_percent(r['test_seq_acc'])} |"
+        )
+    shipped = results["time_to_accuracy"][0]
+    if not results["quick"]:
+        met = shipped["train_s_to_reach"] is not None and shipped["train_s_to_reach"] <= 20
+        lines += ["", f"Target, at most 20 s of training to 99% and ending at 99.9% or more: "
+                  f"{_seconds(shipped['train_s_to_reach'])} s and {_percent(shipped['final_val_seq_acc'])} (val), "
+                  f"{_percent(shipped['test_seq_acc'])} (test), "
+                  f"{_verdict(met and shipped['final_val_seq_acc'] >= 0.999)}."]  # fmt: skip
+
+    inf = results["inference"]
+    lines += ["", "## 4. Inference", "",
+              f"`trainer.validate` over all {inf['problems']:,} problems of the {inf['digits']}-digit space in batches "
+              f"of {inf['batch_size']:,} (forward, argmax, metric updates): {inf['seconds']:.2f} s, "
+              f"**{inf['problems_per_s']:,.0f} problems/s**."]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")

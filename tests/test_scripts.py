@@ -1,0 +1,50 @@
+"""The benchmark and results scripts run in their small modes, so they cannot rot; no figure here is a speed claim."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_script(name: str, *args: str) -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / name), *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_benchmark_quick_writes_every_section(tmp_path):
+    run_script("benchmark.py", "--quick", "--output", str(tmp_path))
+    results = json.loads((tmp_path / "benchmarks.json").read_text())
+    assert [row["problems"] for row in results["data"]["configs"]] == [5_050, 55_000]
+    assert results["data"]["reference_loop"]["problems"] == 2_000
+    (overhead,) = results["overhead"]
+    assert overhead["batch_size"] == 32
+    assert overhead["ratio"] == overhead["lightning_s_per_epoch"] / overhead["bare_s_per_epoch"]
+    (recipe,) = results["time_to_accuracy"]
+    assert recipe["epochs_run"] == 2 and len(recipe["curve"]) == 2
+    assert 0 <= recipe["test_seq_acc"] <= 1
+    assert results["inference"]["problems"] == 5_050
+    report = (tmp_path / "benchmarks.md").read_text()
+    assert "`python scripts/benchmark.py --quick`" in report
+    for heading in ("## 1. Generating", "## 2. Lightning's overhead", "## 3. Time to 99%", "## 4. Inference"):
+        assert heading in report
+
+
+def test_results_table_rows_merge_by_config(tmp_path):
+    machine = {"cpu": "earlier CPU", "cores": 2, "gpu": None, "date": "2026-11-24"}
+    earlier = {"config": "5digit", "overrides": [], "machine": machine, "epochs_run": 8, "char_epoch": 3,
+               "char_train_s": 100.0, "seq_epoch": 5, "seq_train_s": 200.0, "test_seq_acc": 0.999,
+               "reference_epochs": 30, "curve": []}  # fmt: skip
+    stored = {"5digit": earlier}
+    (tmp_path / "results.json").write_text(json.dumps(stored))
+    run_script("results.py", "--configs", "2digit", "--output", str(tmp_path), "--", "--trainer.max_epochs=2")
+    rows = json.loads((tmp_path / "results.json").read_text())
+    assert rows["5digit"] == stored["5digit"]  # an earlier row survives a later run
+    row = rows["2digit"]
+    assert row["epochs_run"] == 2 and [r["epoch"] for r in row["curve"]] == [1, 2]
+    assert row["reference_epochs"] == 55
+    assert row["overrides"] == ["--trainer.max_epochs=2"]
+    table = (tmp_path / "results.md").read_text()
+    assert "| 5digit | 8 | 3 (100 s) | 5 (200 s) | 99.90% | 30 | earlier CPU, 2 cores, 2026-11-24 |" in table
+    assert "| 2digit `--trainer.max_epochs=2` | 2 |" in table
