@@ -13,6 +13,7 @@ Commands that use a trained model rather than train one (``answer``, ``export``)
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -118,7 +119,11 @@ def run_command(name: str, args: list[str]) -> None:
     """Parse ``args`` for the registered command ``name`` and run it."""
     parser = argparse.ArgumentParser(prog=f"python -m lit_addition {name}")
     COMMANDS[name].add_arguments(parser)
-    COMMANDS[name].run(parser.parse_args(args))
+    try:
+        COMMANDS[name].run(parser.parse_args(args))
+    except BrokenPipeError:  # the reader went away (`answer ... | head`): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 def main(args: list[str] | None = None) -> None:

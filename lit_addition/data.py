@@ -7,7 +7,8 @@ its operands swapped, is in two splits.
 
 Generation runs in ``setup()``, from this module's own ``seed``, so every DDP rank builds the identical split
 whatever the global seed. Batches are cut straight from token-id tensors in memory: the dataset hands the
-DataLoader a whole batch per index list, so nothing is collated sample by sample.
+DataLoader a whole batch per index list, so nothing is collated sample by sample. ``predict`` answers the lines of
+``predict_file``, or else the test split, as :class:`~lit_addition.prediction.ProblemLines`.
 """
 
 from __future__ import annotations

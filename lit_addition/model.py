@@ -114,10 +114,11 @@ class AdditionModel(LightningModule):
         return self(torch.from_numpy(question_ids).to(self.device)).float().cpu().numpy()
 
     def answer(self, problems: Sequence[str], batch_size: int = ANSWER_BATCH_SIZE) -> list[str]:
-        """The model's answers to problems as people type them: ``answer(["535+61", "7+8"]) == ["596", "15"]``.
+        """The model's answers to problems as people type them, e.g. ``["596", "15"]`` for ``["535+61", "7+8"]``.
 
-        Digits, reversal and padding come from this model's own hyperparameters. Spaces around the numbers and the
-        ``+`` are fine.
+        Problems are answered ``batch_size`` at a time. Digits, reversal and padding come from this model's own
+        hyperparameters, so after ``load_from_checkpoint`` the caller never repeats them. Spaces around the numbers
+        and the ``+`` are fine.
 
         Raises:
             InputError: naming the first problem that is not two whole numbers of at most ``digits`` digits

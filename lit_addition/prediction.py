@@ -115,7 +115,7 @@ class PredictionWriter(BasePredictionWriter):
         self._answers.update(zip(batch[1].tolist(), prediction, strict=True))
 
     def on_predict_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        lines: ProblemLines = trainer.predict_dataloaders.dataset
+        dataset: ProblemLines = trainer.predict_dataloaders.dataset
         answers = self._answers
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             shares: list[Any] = [None] * torch.distributed.get_world_size()
@@ -126,9 +126,9 @@ class PredictionWriter(BasePredictionWriter):
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as file:
-            for row, problem in enumerate(lines.lines):
-                result = lines.errors[row] if row in lines.errors else answers[row]
+            for row, problem in enumerate(dataset.lines):
+                result = dataset.errors[row] if row in dataset.errors else answers[row]
                 print(json.dumps(record(row + 1, problem, result), ensure_ascii=False), file=file)
                 if isinstance(result, InputError):
                     print(f"error: line {row + 1}: {result}", file=sys.stderr)
-        self.path, self.failed = path, len(lines.errors)
+        self.path, self.failed = path, len(dataset.errors)
