@@ -4,14 +4,20 @@
 file. What the data and the model share (``digits``, ``reverse``, ``reverse_answer``) is given once, under
 ``data``, and linked into the model. Two callbacks are always on and configured as their own sections:
 ``checkpoint`` (best by ``val/seq_acc``, plus the last) and ``samples`` (the reference's sample printout); the
-learning rate is logged whenever there is a logger.
+learning rate is logged whenever there is a logger. ``predict`` writes its answers with :class:`PredictionWriter`.
+
+Commands that use a trained model rather than train one (``answer``, ``export``) are not LightningCLI subcommands:
+:func:`main` sends them, by their first argument, to the plain-argparse commands registered in :data:`COMMANDS`.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from jsonargparse import lazy_instance
 from lightning.pytorch import Trainer
@@ -19,13 +25,35 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 
+from lit_addition import answer, export
 from lit_addition.callbacks import SamplePredictions
+from lit_addition.checkpoint import read_checkpoint
 from lit_addition.data import AdditionDataModule
 from lit_addition.errors import InputError
 from lit_addition.model import AdditionModel
+from lit_addition.prediction import PredictionWriter
 
 LOG_DIR = "logs"
 SHARED_DATA_ARGUMENTS = ("digits", "reverse", "reverse_answer")
+
+
+def _resolved_by_lightning(ckpt_path: str) -> bool:
+    """Whether ``ckpt_path`` is one that Lightning finds itself: a keyword, a model registry name, or a URL."""
+    return ckpt_path in ("best", "last", "hpc") or ckpt_path.lower().startswith("registry") or "://" in ckpt_path
+
+
+class Command(NamedTuple):
+    """A command outside LightningCLI: it adds its arguments to a plain argparse parser, then runs on them, raising
+    :class:`InputError` for bad input."""
+
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], None]
+
+
+COMMANDS: dict[str, Command] = {
+    "answer": Command(answer.add_arguments, answer.run),
+    "export": Command(export.add_arguments, export.run),
+}
 
 
 class AdditionCLI(LightningCLI):
@@ -46,11 +74,29 @@ class AdditionCLI(LightningCLI):
         )
         parser.add_lightning_class_args(SamplePredictions, "samples")
 
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        super().parse_arguments(parser, args)
+        # Check a local checkpoint before Lightning opens it, so a bad file gets one line rather than a traceback.
+        ckpt_path = str(self.config.get(self.config.get("subcommand") or "", {}).get("ckpt_path") or "")
+        if ckpt_path and not _resolved_by_lightning(ckpt_path):
+            read_checkpoint(ckpt_path)
+
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer = super().instantiate_trainer(**kwargs)
         if trainer.loggers:  # the learning-rate curve needs a logger to go to; without one the monitor refuses to run
             trainer.callbacks.append(LearningRateMonitor())
+        if self.subcommand == "predict":
+            self.prediction_writer = PredictionWriter()
+            trainer.callbacks.append(self.prediction_writer)
         return trainer
+
+    def after_predict(self) -> None:
+        """Fail, after every good line is answered and written, when any line could not be answered."""
+        writer = self.prediction_writer
+        if writer.failed:
+            raise InputError(
+                f"{writer.failed} line(s) could not be answered: each is named above and recorded in {writer.path}"
+            )
 
 
 def build_cli(args: list[str] | None = None, run: bool = True) -> AdditionCLI:
@@ -63,17 +109,34 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> AdditionCLI:
             "max_epochs": 7,
             "logger": lazy_instance(TensorBoardLogger, save_dir=LOG_DIR, name="addition"),
         },
+        parser_kwargs={"epilog": f"Commands that use a trained model: {', '.join(COMMANDS)} (each has --help)."},
         args=args,
         run=run,
     )
 
 
+def run_command(name: str, args: list[str]) -> None:
+    """Parse ``args`` for the registered command ``name`` and run it."""
+    parser = argparse.ArgumentParser(prog=f"python -m lit_addition {name}")
+    COMMANDS[name].add_arguments(parser)
+    try:
+        COMMANDS[name].run(parser.parse_args(args))
+    except BrokenPipeError:  # the reader went away (`answer ... | head`): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+
+
 def main(args: list[str] | None = None) -> None:
-    """Run the CLI; bad input ends in one line on stderr and exit status 2, never a traceback."""
+    """Run a registered command or else the LightningCLI; bad input ends in one line on stderr and exit status 2,
+    never a traceback."""
     # Batches are slices of in-memory tensors, so worker processes would only add overhead.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    given = sys.argv[1:] if args is None else args
     try:
-        build_cli(args)
+        if given and given[0] in COMMANDS:
+            run_command(given[0], given[1:])
+        else:
+            build_cli(args)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

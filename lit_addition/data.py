@@ -7,7 +7,8 @@ its operands swapped, is in two splits.
 
 Generation runs in ``setup()``, from this module's own ``seed``, so every DDP rank builds the identical split
 whatever the global seed. Batches are cut straight from token-id tensors in memory: the dataset hands the
-DataLoader a whole batch per index list, so nothing is collated sample by sample.
+DataLoader a whole batch per index list, so nothing is collated sample by sample. ``predict`` answers the lines of
+``predict_file``, or else the test split, as :class:`~lit_addition.prediction.ProblemLines`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from lit_addition.encoding import Encoding
 from lit_addition.errors import InputError
+from lit_addition.prediction import ProblemLines
 from lit_addition.problems import count_problems, sample_problems
 
 Split = Literal["train", "val", "test"]
@@ -64,6 +66,8 @@ class AdditionDataModule(LightningDataModule):
         eval_batch_size: batch size for validation, test and predict, which need no gradients.
         seed: seed of the problem draw and split; independent of ``seed_everything``.
         num_workers: DataLoader worker processes; batches are slices of in-memory tensors, so 0 is fastest.
+        predict_file: a text file of problems, one per line, for ``predict`` to answer; without it ``predict``
+            answers the test split.
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class AdditionDataModule(LightningDataModule):
         eval_batch_size: int = 2048,
         seed: int = 1234,
         num_workers: int = 0,
+        predict_file: str | None = None,
     ) -> None:
         super().__init__()
         self.encoding = Encoding(digits, reverse, reverse_answer)
@@ -139,6 +144,9 @@ class AdditionDataModule(LightningDataModule):
         dataset = self.dataset(split)
         if len(dataset) == 0:
             raise InputError(f"the {split} split is empty: set data.test_samples to 1 or more")
+        return self._batches(dataset, batch_size, shuffle)
+
+    def _batches(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
         return DataLoader(
             dataset,
             batch_size=batch_size,
@@ -158,4 +166,9 @@ class AdditionDataModule(LightningDataModule):
         return self._loader("test", self.hparams.eval_batch_size, shuffle=False)
 
     def predict_dataloader(self) -> DataLoader:
-        return self._loader("test", self.hparams.eval_batch_size, shuffle=False)
+        """The lines of ``predict_file`` or, without one, the test split, as :class:`ProblemLines`."""
+        if self.hparams.predict_file is None:
+            lines = ProblemLines([f"{a}+{b}" for a, b in self.problems("test")], self.encoding)
+        else:
+            lines = ProblemLines.from_file(self.hparams.predict_file, self.encoding)
+        return self._batches(lines, self.hparams.eval_batch_size, shuffle=False)

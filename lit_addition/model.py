@@ -10,20 +10,22 @@ They are logged once per epoch as ``train/char_acc``, ``val/seq_acc`` and so on;
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassExactMatch
 
-from lit_addition.encoding import VOCAB_SIZE, Encoding
+from lit_addition.encoding import ANSWER_BATCH_SIZE, VOCAB_SIZE, Encoding
 from lit_addition.errors import InputError
 from lit_addition.network import AdditionLSTM
 
 # Hyperparameters that must agree between a checkpoint and the model it is loaded into.
-_STRUCTURAL_HPARAMS = ("digits", "reverse", "reverse_answer", "hidden_size", "num_layers")
+STRUCTURAL_HPARAMS = ("digits", "reverse", "reverse_answer", "hidden_size", "num_layers")
 
 
 def accuracy_metrics(prefix: str) -> MetricCollection:
@@ -106,6 +108,24 @@ class AdditionModel(LightningModule):
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._shared_step(batch, "test")
 
+    @torch.inference_mode()
+    def logits(self, question_ids: np.ndarray) -> np.ndarray:
+        """Answer logits as a float32 array for question ids as an array, computed on the model's device."""
+        return self(torch.from_numpy(question_ids).to(self.device)).float().cpu().numpy()
+
+    def answer(self, problems: Sequence[str], batch_size: int = ANSWER_BATCH_SIZE) -> list[str]:
+        """The model's answers to problems as people type them, e.g. ``["596", "15"]`` for ``["535+61", "7+8"]``.
+
+        Problems are answered ``batch_size`` at a time. Digits, reversal and padding come from this model's own
+        hyperparameters, so after ``load_from_checkpoint`` the caller never repeats them. Spaces around the numbers
+        and the ``+`` are fine.
+
+        Raises:
+            InputError: naming the first problem that is not two whole numbers of at most ``digits`` digits
+                joined by ``+``.
+        """
+        return self.encoding.answer(problems, self.logits, batch_size)
+
     def predict_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> list[str]:
         return self.encoding.decode_answers(self(batch[0]).argmax(-1).cpu().numpy())
 
@@ -136,7 +156,7 @@ class AdditionModel(LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         saved = checkpoint.get("hyper_parameters", {})
-        clashes = [k for k in _STRUCTURAL_HPARAMS if k in saved and saved[k] != self.hparams[k]]
+        clashes = [k for k in STRUCTURAL_HPARAMS if k in saved and saved[k] != self.hparams[k]]
         if clashes:
             given = ", ".join(f"{k}={saved[k]!r} (config has {self.hparams[k]!r})" for k in clashes)
             raise InputError(

@@ -1,8 +1,16 @@
-"""Shared fixtures: a small 2-digit data module, set up once per test that asks for it."""
+"""Shared fixtures: a small 2-digit data module, set up once per test that asks for it, and a real checkpoint of a
+small trained model, written once per session."""
 
+from pathlib import Path
+
+import lightning as L
 import pytest
+from lightning.pytorch.callbacks import ModelCheckpoint
 
-from lit_addition import AdditionDataModule
+from lit_addition import AdditionDataModule, AdditionModel
+
+TRAINED_DATA = {"digits": 2, "num_samples": 2_000, "test_samples": 1_000, "batch_size": 64, "seed": 5}
+TRAINED_MODEL = {"digits": 2, "hidden_size": 64, "learning_rate": 0.02}
 
 
 @pytest.fixture
@@ -10,3 +18,28 @@ def small_data() -> AdditionDataModule:
     data = AdditionDataModule(digits=2, num_samples=2_000, val_fraction=0.1, test_samples=500, batch_size=64, seed=3)
     data.setup("fit")
     return data
+
+
+@pytest.fixture(scope="session")
+def checkpoint_path(tmp_path_factory) -> Path:
+    """A checkpoint written by ``fit`` with its data module, as a user's would be: a 2-digit model trained for a
+    few seconds of CPU. It is far from accurate, which suits tests that compare two ways of answering: its
+    answers, right or wrong, must agree."""
+    root = tmp_path_factory.mktemp("trained")
+    L.seed_everything(0, verbose=False)
+    trainer = L.Trainer(
+        max_epochs=4,
+        logger=False,
+        callbacks=[ModelCheckpoint(dirpath=root, filename="tiny")],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=root,
+    )
+    trainer.fit(AdditionModel(**TRAINED_MODEL), AdditionDataModule(**TRAINED_DATA))
+    return root / "tiny.ckpt"
+
+
+@pytest.fixture(scope="session")
+def trained_data() -> dict:
+    """The data module arguments the session's checkpoint was trained with, for tests that rebuild its data."""
+    return dict(TRAINED_DATA)

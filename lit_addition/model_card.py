@@ -1,0 +1,137 @@
+"""The model card that ``export`` writes beside the ONNX model: what the model is, how it was trained and on what,
+how well it does on its held-out test split, what it is for, and where it stops working.
+
+Everything in the card comes from the checkpoint (its hyperparameters, its data module's hyperparameters, how long
+it trained) and from the test-split scores that ``export`` measures on the exported model itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lit_addition.addition_onnx import ENCODING_KEY, INPUT_NAME, MODEL_FILE, OUTPUT_NAME, REQUIREMENTS
+from lit_addition.encoding import VOCAB
+from lit_addition.model import AdditionModel
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """How the exported model does on the checkpoint's own test split."""
+
+    problems: int
+    seq_acc: float  # share of answers right in every character
+    char_acc: float  # share of answer characters right, padding included
+    agreement: float  # share of problems on which the exported model's answer is the checkpoint's
+
+
+def _examples(digits: int) -> list[str]:
+    """Problems that a model of ``digits`` digits accepts, like the reference's 535+61: 53+6 at 2 digits."""
+    return [f"{('535' * 3)[:digits]}+{('61' * 5)[: max(1, digits - 1)]}", f"{'9' * digits}+1"]
+
+
+def _table(rows: dict[str, Any]) -> str:
+    return "\n".join(["| setting | value |", "|---|---|", *(f"| `{k}` | `{v}` |" for k, v in rows.items())])
+
+
+def _evaluation(result: TestResult | None, data: dict[str, Any]) -> str:
+    if result is None:
+        return (
+            "Not measured: the checkpoint records no data module with a test split, so there was nothing held out "
+            "to score the model on."
+        )
+    return f"""Measured by `export` on the exported `{MODEL_FILE}` itself, over the checkpoint's held-out test split:
+{result.problems:,} problems regenerated from the data module's seed ({data["seed"]}), none of which training or
+model selection ever saw.
+
+| metric | value |
+|---|---|
+| exact answers (`test/seq_acc`) | {result.seq_acc:.2%} |
+| answer characters right, padding included (`test/char_acc`) | {result.char_acc:.2%} |
+| answers identical to the checkpoint's | {result.agreement:.2%} |"""
+
+
+def model_card(model: AdditionModel, checkpoint: dict[str, Any], source: str, result: TestResult | None) -> str:
+    """The card as Markdown, for a model exported from the checkpoint file named ``source``."""
+    hp = model.hparams
+    data = checkpoint.get("datamodule_hyper_parameters") or {}
+    encoding = model.encoding
+    parameters = sum(p.numel() for p in model.parameters())
+    trained = f"{checkpoint.get('epoch', -1) + 1} epoch(s), {checkpoint.get('global_step', 0):,} optimizer steps"
+    data_section = (
+        f"""{data["num_samples"]:,} unique problems (`a+b` and `b+a` count once), of which {data["val_fraction"]:.0%}
+were held out for validation, and {data["test_samples"]:,} more for the test split; drawn as the Keras reference
+draws them (a digit count uniform in 1..{data["digits"]}, then uniform digits) with seed {data["seed"]}.
+
+{_table(data)}"""
+        if data
+        else "The checkpoint does not record its data module."
+    )
+    onnx_file = (
+        f"the network with its weights; input `{INPUT_NAME}` (int64, batch x {encoding.question_length}), output "
+        f"`{OUTPUT_NAME}` (float32, batch x {encoding.answer_length} x {len(VOCAB)}); metadata `{ENCODING_KEY}` "
+        "holds the encoding"
+    )
+    examples = _examples(encoding.digits)
+    questions_backwards = " and fed backwards" if encoding.reverse else ""
+    units_first = ", units first" if encoding.reverse_answer else ""
+    return f"""# lit_addition: {encoding.digits}-digit addition LSTM
+
+A sequence-to-sequence LSTM that reads an addition problem such as `535+61` character by character and writes its
+sum, `596`. It was trained with lit_addition, a PyTorch Lightning reproduction of the Keras example *Sequence to
+sequence learning for performing number addition*, and exported to ONNX from `{source}`.
+
+## Use
+
+Needs only {" and ".join(f"`{r}`" for r in REQUIREMENTS)}; neither lit_addition nor torch:
+
+```bash
+pip install {" ".join(f'"{r}"' for r in REQUIREMENTS)}
+python addition_onnx.py {" ".join(f'"{e}"' for e in examples)}
+```
+
+```python
+from addition_onnx import OnnxAdder
+OnnxAdder().answer({examples!r})
+```
+
+| file | what it is |
+|---|---|
+| `{MODEL_FILE}` | {onnx_file} |
+| `encoding.py` | lit_addition's own parser, encoder and decoder, copied verbatim; NumPy only |
+| `addition_onnx.py` | the runner: `OnnxAdder` and a command line |
+| `MODEL_CARD.md` | this card |
+
+## Model
+
+An encoder LSTM reads the one-hot question; its last state, repeated once per answer character, feeds a decoder
+LSTM stack and a linear layer over the {len(VOCAB)}-character vocabulary `{VOCAB!r}`: {parameters:,} parameters.
+Trained for {trained}. Questions are padded to {encoding.question_length} characters{questions_backwards}; answers
+are {encoding.answer_length} characters{units_first}.
+
+{_table(dict(hp))}
+
+## Data
+
+{data_section}
+
+## Evaluation
+
+{_evaluation(result, data)}
+
+## Intended use
+
+Teaching and demonstrating sequence-to-sequence learning: how far a small recurrent network gets at learning
+addition from examples. It is not a calculator: it answers from learned patterns, not by computing, and it can be
+wrong on any problem, including ones it has seen.
+
+## Limits
+
+- Two whole numbers from 0 to {encoding.max_operand} (at most {encoding.digits} digit(s) each) joined by one `+`;
+  spaces around the numbers and the `+` are fine, and leading zeros are dropped (`007` is 7).
+- Anything else is refused with a one-line `InputError` that names the problem: a longer number, a negative number,
+  any other operation or character, digits other than ASCII 0-9 (such as `５` or `٣`), a missing or extra `+`, an
+  empty problem.
+- The test score holds for problems drawn like the training data, where short numbers are common; every problem
+  of up to {encoding.digits} digits is accepted, but other mixes of problems may score differently.
+"""

@@ -1,0 +1,175 @@
+"""The ``answer`` command: arguments and piped lines, text and JSON, bad lines alongside good ones, exit status,
+batch-by-batch streaming, bad checkpoints, and LightningCLI's own subcommands still reached."""
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lit_addition.answer import answer_stream
+from lit_addition.checkpoint import load_model
+from lit_addition.cli import COMMANDS, main
+
+NEGATIVE = "'-5+3': negative numbers are not supported: both numbers must be 0 or more"
+STAR = """'5*3': '*' is not allowed: use only the digits 0-9, "+" and spaces, e.g. 535+61"""
+TOO_LONG = (
+    "'123+4': 123 has 3 digits, but this model adds numbers of at most 2 digits (0 to 99): use a model trained with "
+    "more digits"
+)
+FULL_WIDTH = "'５+1': '５' is not an ASCII digit: write the numbers with the digits 0-9"
+
+
+def run_main(args, capsys, stdin_bytes: bytes | None = None, monkeypatch=None):
+    """Run ``main`` in this process; returns (exit status, stdout lines, stderr lines)."""
+    if stdin_bytes is not None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin_bytes)))
+    try:
+        main(args)
+        status = 0
+    except SystemExit as exit:
+        status = exit.code
+    captured = capsys.readouterr()
+    return status, captured.out.splitlines(), captured.err.splitlines()
+
+
+def test_problems_as_arguments_get_one_line_each_and_bad_ones_an_error(checkpoint_path, capsys):
+    problems = ["12+34", " 7 + 8 ", "5*3", "99+1", "123+4", "-5+3", "５+1"]
+    answers = load_model(checkpoint_path).answer(["12+34", "7+8", "99+1"])
+    # "--" ends the options, as usual, so that "-5+3" reaches the parser rather than argparse.
+    status, out, err = run_main(["answer", "--ckpt_path", str(checkpoint_path), "--", *problems], capsys)
+    assert out == [f"12+34 = {answers[0]}", f"7 + 8 = {answers[1]}", f"99+1 = {answers[2]}"]
+    assert err == [
+        f"error: argument 3: {STAR}",
+        f"error: argument 5: {TOO_LONG}",
+        f"error: argument 6: {NEGATIVE}",
+        f"error: argument 7: {FULL_WIDTH}",
+        "error: 4 of 7 problem(s) could not be answered: fix the arguments named above",
+    ]
+    assert status == 2
+
+
+def test_all_good_problems_exit_0(checkpoint_path, capsys):
+    status, out, err = run_main(["answer", "--ckpt_path", str(checkpoint_path), "1+1", "2+2"], capsys)
+    assert (status, len(out), err) == (0, 2, [])
+
+
+def test_stdin_lines_with_json_output_keep_every_line_in_place(checkpoint_path, capsys, monkeypatch):
+    lines = b"12+34\r\n\n-5+3\n99 + 1\n\xff+1\n1+2+3"  # CRLF, an empty line, bytes that are not UTF-8, no final EOL
+    good = load_model(checkpoint_path).answer(["12+34", "99+1"])
+    status, out, err = run_main(["answer", "--ckpt_path", str(checkpoint_path), "--json"], capsys, lines, monkeypatch)
+    assert [json.loads(line) for line in out] == [
+        {"line": 1, "problem": "12+34", "answer": good[0]},
+        {"line": 2, "problem": "", "error": 'empty problem: write two whole numbers joined by "+", e.g. 535+61'},
+        {"line": 3, "problem": "-5+3", "error": NEGATIVE},
+        {"line": 4, "problem": "99 + 1", "answer": good[1]},
+        {"line": 5, "problem": "\ufffd+1", "error": "'\ufffd+1': the text is not valid UTF-8: save it as UTF-8"},
+        {
+            "line": 6,
+            "problem": "1+2+3",
+            "error": """'1+2+3': 2 "+" signs found: a problem adds two numbers, e.g. 535+61""",
+        },
+    ]
+    assert [line.split(": ")[1] for line in err] == [
+        "line 2",
+        "line 3",
+        "line 5",
+        "line 6",
+        "4 of 6 problem(s) could not be answered",
+    ]
+    assert status == 2
+
+
+def test_stdin_streams_in_batches_without_reading_ahead(checkpoint_path, capsys):
+    """Each batch is answered and printed before the next batch is read: memory stays bounded for any file."""
+    model = load_model(checkpoint_path)
+    consumed = 0
+
+    def lines():
+        nonlocal consumed
+        for number in range(10):
+            consumed += 1
+            yield f"{number}+{number}"
+
+    seen_when_predicting = []
+
+    def predict(question_ids):
+        seen_when_predicting.append(consumed)
+        return model.logits(question_ids)
+
+    total, failed = answer_stream(model.encoding, predict, lines(), batch_size=4, as_json=False)
+    assert (total, failed) == (10, 0)
+    assert seen_when_predicting == [4, 8, 10]
+    answers = model.answer([f"{n}+{n}" for n in range(10)])
+    assert capsys.readouterr().out.splitlines() == [f"{n}+{n} = {answer}" for n, answer in enumerate(answers)]
+
+
+def test_piped_file_end_to_end(checkpoint_path, tmp_path):
+    """The real command in a fresh process, with a file on stdin, as a user would pipe it."""
+    problems = tmp_path / "problems.txt"
+    problems.write_text("12+34\n5*3\n99+1\n")
+    with problems.open("rb") as stdin:
+        result = subprocess.run(
+            [sys.executable, "-m", "lit_addition", "answer", "--ckpt_path", str(checkpoint_path)],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+        )
+    answers = load_model(checkpoint_path).answer(["12+34", "99+1"])
+    assert result.stdout.splitlines() == [f"12+34 = {answers[0]}", f"99+1 = {answers[1]}"]
+    assert result.stderr.splitlines() == [
+        f"error: line 2: {STAR}",
+        "error: 1 of 3 problem(s) could not be answered: fix the lines named above",
+    ]
+    assert result.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda path: None, "does not exist"),
+        (lambda path: path.write_bytes(b"not a checkpoint at all"), "cannot be read (Weights only load failed)"),
+    ],
+)
+def test_bad_checkpoint_is_one_line_and_status_2(make, reason, tmp_path, capsys):
+    path = tmp_path / "model.ckpt"
+    make(path)
+    status, out, err = run_main(["answer", "--ckpt_path", str(path), "1+1"], capsys)
+    assert status == 2 and out == []
+    assert len(err) == 1 and err[0].startswith(f"error: checkpoint {path} {reason}")
+
+
+def test_batch_size_below_one_is_refused(checkpoint_path, capsys):
+    status, _, err = run_main(["answer", "--ckpt_path", str(checkpoint_path), "--batch_size", "0", "1+1"], capsys)
+    assert (status, err) == (2, ["error: batch_size must be at least 1, got 0"])
+
+
+def test_registered_commands_and_lightning_subcommands_share_one_entry_point(capsys):
+    assert set(COMMANDS) == {"answer", "export"}
+    with pytest.raises(SystemExit) as exit:
+        main(["--help"])
+    assert exit.value.code == 0
+    help_text = capsys.readouterr().out
+    assert "{fit,validate,test,predict}" in help_text  # LightningCLI still owns everything else
+    assert "Commands that use a trained model: answer, export (each has --help)." in help_text
+    with pytest.raises(SystemExit):
+        main(["answer", "--help"])
+    assert "--ckpt_path" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_3digit_model_answers_the_issue_examples(tmp_path, capsys):
+    """The shipped 3-digit config, trained on the CPU, answers the reference's example from Python and the CLI."""
+    from lit_addition import AdditionModel
+    from lit_addition.cli import build_cli
+
+    cli = build_cli(
+        ["fit", "--config=configs/3digit.yaml", "--trainer.accelerator=cpu", f"--trainer.default_root_dir={tmp_path}"]
+        + ["--trainer.logger=false", "--trainer.enable_progress_bar=false", "--samples.n=0"]
+    )
+    best = cli.trainer.checkpoint_callback.best_model_path
+    assert AdditionModel.load_from_checkpoint(best).answer(["535+61", "7+8"]) == ["596", "15"]
+    capsys.readouterr()
+    status, out, _ = run_main(["answer", "--ckpt_path", best, "535+61", "99+1", "0+0"], capsys)
+    assert (status, out) == (0, ["535+61 = 596", "99+1 = 100", "0+0 = 0"])

@@ -1,0 +1,129 @@
+"""Opening checkpoints: the Python API answers like the network itself, GPU checkpoints open on the CPU, and every
+kind of bad file gets its own one-line error."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+import torch.serialization
+
+from lit_addition import AdditionModel, InputError
+from lit_addition.checkpoint import load_model, read_checkpoint
+
+HOW_TO_GET_ONE = "pass a .ckpt file that `python -m lit_addition fit` wrote (under logs/*/version_*/checkpoints/)"
+
+
+def network_answers(model: AdditionModel, a: list[int], b: list[int]) -> list[str]:
+    """The answers straight from the network on integer-encoded questions: no parsing involved."""
+    questions = torch.from_numpy(model.encoding.encode_questions(np.array(a), np.array(b)))
+    with torch.no_grad():
+        return model.encoding.decode_answers(model(questions).argmax(-1).numpy())
+
+
+def test_answer_from_a_checkpoint_is_the_networks_answer(checkpoint_path):
+    model = AdditionModel.load_from_checkpoint(checkpoint_path)
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 100, 300).tolist(), rng.integers(0, 100, 300).tolist()
+    problems = [f"{x}+{y}" if i % 2 else f" {x} + {y} " for i, (x, y) in enumerate(zip(a, b, strict=True))]
+    assert model.hparams.digits == 2  # from the checkpoint; the caller never said
+    assert model.answer(problems, batch_size=64) == network_answers(model, a, b)
+    assert load_model(checkpoint_path).answer(problems) == model.answer(problems)
+
+
+def test_answer_refuses_a_bad_problem_by_name(checkpoint_path):
+    with pytest.raises(InputError, match=r"^'123\+4': 123 has 3 digits, but this model adds numbers of at most 2"):
+        load_model(checkpoint_path).answer(["1+2", "123+4"])
+
+
+def test_load_model_gives_an_eval_mode_model_on_the_cpu(checkpoint_path):
+    model = load_model(checkpoint_path)
+    assert not model.training and model.device == torch.device("cpu")
+
+
+def test_checkpoint_written_on_a_gpu_opens_on_the_cpu(checkpoint_path, tmp_path, monkeypatch):
+    """Tag every tensor ``cuda:0`` when saving, exactly as a checkpoint saved from a GPU is tagged."""
+    contents = torch.load(checkpoint_path, weights_only=True)
+    monkeypatch.setattr(torch.serialization, "_package_registry", list(torch.serialization._package_registry))
+    torch.serialization.register_package(0, lambda storage: "cuda:0", lambda storage, location: None)
+    torch.save(contents, tmp_path / "gpu.ckpt")
+    monkeypatch.undo()
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA"):
+            torch.load(tmp_path / "gpu.ckpt", weights_only=True)
+    expected = load_model(checkpoint_path).answer(["12+34", "99+1"])
+    assert load_model(tmp_path / "gpu.ckpt").answer(["12+34", "99+1"]) == expected
+    assert AdditionModel.load_from_checkpoint(tmp_path / "gpu.ckpt").cpu().answer(["12+34", "99+1"]) == expected
+
+
+def bad_files(directory, good):
+    """Each way a checkpoint can be wrong, as (name, how to make it, the start of the expected message)."""
+    contents = torch.load(good, weights_only=True)
+    other_width = {**contents, "hyper_parameters": {**contents["hyper_parameters"], "hidden_size": 32}}
+    return {
+        "missing": (None, "does not exist: " + HOW_TO_GET_ONE),
+        "directory": (lambda p: p.mkdir(), "is a directory: " + HOW_TO_GET_ONE),
+        "empty": (lambda p: p.write_bytes(b""), "is empty: " + HOW_TO_GET_ONE),
+        "truncated": (
+            lambda p: p.write_bytes(good.read_bytes()[:50_000]),  # torch's reason depends on where the cut falls
+            "cannot be read (*): it is truncated, corrupt, or more than a weights-only PyTorch file; " + HOW_TO_GET_ONE,
+        ),
+        "random bytes": (
+            lambda p: p.write_bytes(np.random.default_rng(0).bytes(5_000)),
+            "cannot be read (Weights only load failed): it is truncated, corrupt, or more than a weights-only "
+            "PyTorch file; " + HOW_TO_GET_ONE,
+        ),
+        "pickled module": (
+            lambda p: torch.save(torch.nn.Linear(2, 2), p),
+            "cannot be read (Weights only load failed): it is truncated, corrupt, or more than a weights-only "
+            "PyTorch file; " + HOW_TO_GET_ONE,
+        ),
+        "foreign tensors": (
+            lambda p: torch.save({"weight": torch.zeros(3)}, p),
+            "is a PyTorch file but not a lit_addition checkpoint (it lacks the model's hyperparameters digits, "
+            "reverse, reverse_answer, hidden_size, num_layers or its weights): " + HOW_TO_GET_ONE,
+        ),
+        "another project's checkpoint": (
+            lambda p: torch.save({"state_dict": {}, "hyper_parameters": {"lr": 0.1}}, p),
+            "is a PyTorch file but not a lit_addition checkpoint (it lacks the model's hyperparameters digits, "
+            "reverse, reverse_answer, hidden_size, num_layers or its weights): " + HOW_TO_GET_ONE,
+        ),
+        "weights of another shape": (
+            lambda p: torch.save(other_width, p),
+            "holds weights that do not fit its own hyperparameters (Error(s) in loading state_dict for "
+            "AdditionModel): " + HOW_TO_GET_ONE,
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "missing",
+        "directory",
+        "empty",
+        "truncated",
+        "random bytes",
+        "pickled module",
+        "foreign tensors",
+        "another project's checkpoint",
+        "weights of another shape",
+    ],
+)
+def test_bad_checkpoints_get_one_line_each(kind, checkpoint_path, tmp_path):
+    make, message = bad_files(tmp_path, checkpoint_path)[kind]
+    path = tmp_path / "model.ckpt"
+    if make is not None:
+        make(path)
+    with pytest.raises(InputError) as refused:
+        load_model(path)
+    text = str(refused.value)
+    start = f"checkpoint {path} " if "PyTorch file but" not in message else f"{path} "
+    assert re.fullmatch(re.escape(start + message).replace(r"\*", "[^\n]+"), text), text
+
+
+def test_read_checkpoint_gives_the_contents_on_the_cpu(checkpoint_path):
+    contents = read_checkpoint(checkpoint_path)
+    assert contents["hyper_parameters"]["digits"] == 2
+    assert contents["datamodule_hyper_parameters"]["seed"] == 5
+    assert all(t.device.type == "cpu" for t in contents["state_dict"].values())
