@@ -1,11 +1,15 @@
-"""A callback that shows a few validation problems and the model's answers after every validation epoch.
+"""Callbacks: the reference's sample printout, and a summary of each run for TensorBoard's HParams panel.
 
-The lines follow the reference's format, question un-reversed, ``☑`` for a right answer and ``☒`` for a wrong one::
+``SamplePredictions`` shows a few validation problems and the model's answers after every validation epoch, in the
+reference's format, question un-reversed, ``☑`` for a right answer and ``☒`` for a wrong one::
 
     Q 535+61  T 596  ☑ 596
     Q 99+1    T 100  ☒ 109
 
 The same lines go to TensorBoard as a text panel when a TensorBoard logger is in use.
+
+``RunSummary`` logs how the run was shaped (global batch, data-parallel ranks, precision) as hyperparameters when
+``fit`` starts, and every hyperparameter with the run's final metrics when it ends.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import numpy as np
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import TensorBoardLogger
-from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
-from lit_addition.data import ProblemTensors
+from lit_addition.data import AdditionDataModule, ProblemTensors
 from lit_addition.encoding import Encoding
+from lit_addition.sampling import data_parallel_shard
 
 _GREEN, _RED, _RESET = "\033[32m", "\033[31m", "\033[0m"
 
@@ -81,3 +86,41 @@ class SamplePredictions(Callback):
     def _print(trainer: Trainer, line: str) -> None:
         bar = trainer.progress_bar_callback
         (bar.print if bar is not None else print)(line)
+
+
+class RunSummary(Callback):
+    """Log the run's shape when ``fit`` starts and its final metrics, with every hyperparameter, when it ends.
+
+    At the start, ``global_batch_size`` (problems per optimizer step over all devices), ``data_parallel_ranks`` and
+    ``precision`` join the model's and the data's hyperparameters (``hparams.yaml``), and the global batch is
+    printed once. At the end, each final value in ``trainer.callback_metrics`` is logged to TensorBoard as
+    ``hp/<name>`` together with all hyperparameters: its HParams panel shows them as one row per run.
+    """
+
+    def __init__(self) -> None:
+        self.shape: dict[str, int | str] = {}
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        ranks, _ = data_parallel_shard(trainer)
+        self.shape = {"data_parallel_ranks": ranks, "precision": str(trainer.precision)}
+        data = trainer.datamodule
+        if isinstance(data, AdditionDataModule):
+            self.shape["global_batch_size"] = data.global_batch_size
+            rank_zero_info(
+                f"Global batch: {data.global_batch_size} problems per optimizer step = data.batch_size "
+                f"{data.hparams.batch_size} x {ranks} data-parallel rank(s) x {trainer.accumulate_grad_batches} "
+                "accumulated batch(es)"
+            )
+        for logger in trainer.loggers:
+            logger.log_hyperparams(self.shape)
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        params = dict(pl_module.hparams_initial)
+        if trainer.datamodule is not None:
+            params.update(trainer.datamodule.hparams_initial)
+        params.update(self.shape)
+        params = {name: value for name, value in params.items() if not name.startswith("_")}  # Lightning's own
+        final = {f"hp/{name}": value.item() for name, value in trainer.callback_metrics.items()}
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):  # other loggers take no metrics with their hyperparameters
+                logger.log_hyperparams(params, metrics=final, step=trainer.global_step)

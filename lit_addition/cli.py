@@ -2,9 +2,11 @@
 
 ``python -m lit_addition fit`` trains the 3-digit default; ``--config configs/3digit.yaml`` does the same from a
 file. What the data and the model share (``digits``, ``reverse``, ``reverse_answer``) is given once, under
-``data``, and linked into the model. Two callbacks are always on and configured as their own sections:
-``checkpoint`` (best by ``val/seq_acc``, plus the last) and ``samples`` (the reference's sample printout); the
-learning rate is logged whenever there is a logger. ``predict`` writes its answers with :class:`PredictionWriter`.
+``data``, and linked into the model. Three callbacks are always on and configured as their own sections:
+``checkpoint`` (the best by ``val/seq_acc``), ``last_checkpoint`` (``last.ckpt``, after every validation and on an
+interruption) and ``samples`` (the reference's sample printout); the learning rate and a run summary for
+TensorBoard's HParams panel are logged whenever there is a logger. ``predict`` writes its answers with
+:class:`PredictionWriter`.
 
 Commands that use a trained model rather than train one (``answer``, ``export``) are not LightningCLI subcommands:
 :func:`main` sends them, by their first argument, to the plain-argparse commands registered in :data:`COMMANDS`.
@@ -19,14 +21,12 @@ import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from jsonargparse import lazy_instance
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-from lightning.pytorch.loggers import TensorBoardLogger
 
 from lit_addition import answer, export
-from lit_addition.callbacks import SamplePredictions
+from lit_addition.callbacks import RunSummary, SamplePredictions
 from lit_addition.checkpoint import read_checkpoint
 from lit_addition.data import AdditionDataModule
 from lit_addition.errors import InputError
@@ -63,13 +63,19 @@ class AdditionCLI(LightningCLI):
         for name in SHARED_DATA_ARGUMENTS:
             parser.link_arguments(f"data.{name}", f"model.{name}")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        # last.ckpt has a callback of its own: since Lightning 2.6 `checkpoint.save_last` refreshes it only when a best
+        # checkpoint is saved at the same step, which would leave it at the best epoch rather than the latest.
+        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
         parser.set_defaults(
             {
                 "checkpoint.monitor": "val/seq_acc",
                 "checkpoint.mode": "max",
-                "checkpoint.save_last": True,
                 "checkpoint.filename": "epoch{epoch:03d}-seq_acc{val/seq_acc:.4f}",
                 "checkpoint.auto_insert_metric_name": False,
+                "last_checkpoint.filename": "last",
+                "last_checkpoint.enable_version_counter": False,
+                # Ctrl-C, SIGTERM or a crash also leaves a last.ckpt, to resume from with --ckpt_path last.
+                "last_checkpoint.save_on_exception": True,
             }
         )
         parser.add_lightning_class_args(SamplePredictions, "samples")
@@ -84,7 +90,7 @@ class AdditionCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer = super().instantiate_trainer(**kwargs)
         if trainer.loggers:  # the learning-rate curve needs a logger to go to; without one the monitor refuses to run
-            trainer.callbacks.append(LearningRateMonitor())
+            trainer.callbacks.extend([LearningRateMonitor(), RunSummary()])
         if self.subcommand == "predict":
             self.prediction_writer = PredictionWriter()
             trainer.callbacks.append(self.prediction_writer)
@@ -107,9 +113,17 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> AdditionCLI:
         seed_everything_default=1234,
         trainer_defaults={
             "max_epochs": 7,
-            "logger": lazy_instance(TensorBoardLogger, save_dir=LOG_DIR, name="addition"),
+            # A class path and arguments rather than a lazy_instance, whose generated class ddp_spawn cannot pickle.
+            # RunSummary logs the real final metrics for the HParams panel, so no placeholder hp_metric.
+            "logger": {
+                "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+                "init_args": {"save_dir": LOG_DIR, "name": "addition", "default_hp_metric": False},
+            },
         },
         parser_kwargs={"epilog": f"Commands that use a trained model: {', '.join(COMMANDS)} (each has --help)."},
+        # A rerun into an existing log directory (a fixed logger version, typically to resume) replaces its
+        # config.yaml, as the logger replaces hparams.yaml, rather than refusing to start.
+        save_config_kwargs={"overwrite": True},
         args=args,
         run=run,
     )
@@ -131,6 +145,9 @@ def main(args: list[str] | None = None) -> None:
     never a traceback."""
     # Batches are slices of in-memory tensors, so worker processes would only add overhead.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    # Our training sampler resumes mid-epoch from the fit loop's own counters (lit_addition.sampling), which
+    # Lightning cannot see: its "dataloader is not resumable" warning does not apply.
+    warnings.filterwarnings("ignore", message=r".*your dataloader is not resumable.*")
     given = sys.argv[1:] if args is None else args
     try:
         if given and given[0] in COMMANDS:

@@ -6,14 +6,16 @@ nor model selection ever sees. All three come from one draw of unique problems, 
 its operands swapped, is in two splits.
 
 Generation runs in ``setup()``, from this module's own ``seed``, so every DDP rank builds the identical split
-whatever the global seed. Batches are cut straight from token-id tensors in memory: the dataset hands the
-DataLoader a whole batch per index list, so nothing is collated sample by sample. ``predict`` answers the lines of
+whatever the global seed. The training order comes from the same ``seed`` and the epoch number alone, and each rank
+trains on its own share of it; evaluation splits are shared out without repeats (see :mod:`lit_addition.sampling`).
+Batches are cut straight from token-id tensors in memory: the samplers hand the DataLoader a whole batch of indices
+at a time, so nothing is collated sample by sample. ``predict`` answers the lines of
 ``predict_file``, or else the test split, as :class:`~lit_addition.prediction.ProblemLines`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -24,13 +26,14 @@ from lit_addition.encoding import Encoding
 from lit_addition.errors import InputError
 from lit_addition.prediction import ProblemLines
 from lit_addition.problems import count_problems, sample_problems
+from lit_addition.sampling import EvalBatches, TrainBatches, data_parallel_shard
 
 Split = Literal["train", "val", "test"]
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
 
 
 class ProblemTensors(Dataset):
-    """Questions and answers as token-id tensors; indexing with a list of indices returns a whole batch."""
+    """Questions and answers as token-id tensors; indexing with a slice, an index tensor or a list gives a batch."""
 
     def __init__(self, questions: torch.Tensor, answers: torch.Tensor) -> None:
         self.questions = questions
@@ -39,7 +42,7 @@ class ProblemTensors(Dataset):
     def __len__(self) -> int:
         return len(self.questions)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int | slice | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.questions[index], self.answers[index]
 
     def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -62,9 +65,12 @@ class AdditionDataModule(LightningDataModule):
         test_samples: further problems held out for ``test``, disjoint from both.
         reverse: feed the question backwards, as the reference does.
         reverse_answer: write the answer least significant digit first (decoding undoes it).
-        batch_size: training batch size per device.
-        eval_batch_size: batch size for validation, test and predict, which need no gradients.
-        seed: seed of the problem draw and split; independent of ``seed_everything``.
+        batch_size: training batch size per device (per data-parallel rank). One optimizer step sees
+            ``batch_size * devices * num_nodes * accumulate_grad_batches`` problems, printed and logged at the start
+            of ``fit`` as ``global_batch_size``.
+        eval_batch_size: batch size per device for validation, test and predict, which need no gradients.
+        seed: seed of the problem draw, the split and the training order (epoch ``e`` is shuffled from
+            ``(seed, e)``); independent of ``seed_everything``, which seeds the network's initial weights.
         num_workers: DataLoader worker processes; batches are slices of in-memory tensors, so 0 is fastest.
         predict_file: a text file of problems, one per line, for ``predict`` to answer; without it ``predict``
             answers the test split.
@@ -124,6 +130,13 @@ class AdditionDataModule(LightningDataModule):
             answers = self.encoding.encode_answers(a[start:end], b[start:end])
             self._datasets[split] = ProblemTensors(torch.from_numpy(questions), torch.from_numpy(answers))
 
+    @property
+    def global_batch_size(self) -> int:
+        """Problems per optimizer step over all ranks: ``batch_size`` x data-parallel ranks x gradient accumulation."""
+        replicas, _ = data_parallel_shard(self.trainer)
+        accumulate = self.trainer.accumulate_grad_batches if self.trainer is not None else 1
+        return self.hparams.batch_size * replicas * accumulate
+
     def problems(self, split: Split) -> list[tuple[int, int]]:
         """The problems of one split as ``(a, b)`` pairs, in the split's order."""
         a, b = self._split(split, self._operands)
@@ -140,30 +153,42 @@ class AdditionDataModule(LightningDataModule):
             raise RuntimeError("the problems are drawn in setup(): call setup() first")
         return table[split]
 
-    def _loader(self, split: Split, batch_size: int, shuffle: bool) -> DataLoader:
+    def _check_not_empty(self, split: Split) -> ProblemTensors:
         dataset = self.dataset(split)
         if len(dataset) == 0:
             raise InputError(f"the {split} split is empty: set data.test_samples to 1 or more")
-        return self._batches(dataset, batch_size, shuffle)
+        return dataset
 
-    def _batches(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
+    def _loader(self, dataset: ProblemTensors, **kwargs: Any) -> DataLoader:
         return DataLoader(
             dataset,
-            batch_size=batch_size,
-            shuffle=shuffle,
             collate_fn=_already_batched,
             num_workers=self.hparams.num_workers,
             persistent_workers=self.hparams.num_workers > 0,
+            **kwargs,
         )
 
+    def _batches_done(self) -> int:
+        """Batches of the current epoch the fit loop has already taken: 0, or more when resuming mid-epoch."""
+        return self.trainer.fit_loop.epoch_loop.batch_progress.current.ready if self.trainer is not None else 0
+
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.hparams.batch_size, shuffle=True)
+        dataset = self._check_not_empty("train")
+        replicas, rank = data_parallel_shard(self.trainer)
+        batches = TrainBatches(dataset, self.hparams.batch_size, self.hparams.seed, replicas, rank, self._batches_done)
+        return self._loader(dataset, sampler=batches, batch_size=None)  # the sampler yields whole batches
+
+    def _eval_loader(self, split: Split) -> DataLoader:
+        dataset = self._check_not_empty(split)
+        replicas, rank = data_parallel_shard(self.trainer)
+        batches = EvalBatches(dataset, self.hparams.eval_batch_size, replicas, rank)
+        return self._loader(dataset, sampler=batches, batch_size=None)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", self.hparams.eval_batch_size, shuffle=False)
+        return self._eval_loader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.hparams.eval_batch_size, shuffle=False)
+        return self._eval_loader("test")
 
     def predict_dataloader(self) -> DataLoader:
         """The lines of ``predict_file`` or, without one, the test split, as :class:`ProblemLines`."""
@@ -171,4 +196,5 @@ class AdditionDataModule(LightningDataModule):
             lines = ProblemLines([f"{a}+{b}" for a, b in self.problems("test")], self.encoding)
         else:
             lines = ProblemLines.from_file(self.hparams.predict_file, self.encoding)
-        return self._batches(lines, self.hparams.eval_batch_size, shuffle=False)
+        # Lightning shards prediction itself, without repeats, so that it knows which rank predicted what.
+        return self._loader(lines, batch_size=self.hparams.eval_batch_size)

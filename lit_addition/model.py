@@ -6,6 +6,8 @@ Two accuracies, each a torchmetrics object per stage so that DDP ranks are reduc
 * ``seq_acc``: the share of answers right in every character, the figure a user of a calculator cares about.
 
 They are logged once per epoch as ``train/char_acc``, ``val/seq_acc`` and so on; ``train/loss`` is logged per step.
+Validation and test also log the accuracy at each answer position, ``val/pos_acc/0`` to ``val/pos_acc/<digits>``
+(see :mod:`lit_addition.metrics` for which digit each position is); training skips it to keep steps cheap.
 """
 
 from __future__ import annotations
@@ -17,15 +19,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from lightning.pytorch import LightningModule
+from lightning.pytorch.trainer.states import TrainerFn
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassExactMatch
 
 from lit_addition.encoding import ANSWER_BATCH_SIZE, VOCAB_SIZE, Encoding
 from lit_addition.errors import InputError
+from lit_addition.metrics import position_metrics, restore_states, synced_states
 from lit_addition.network import AdditionLSTM
 
 # Hyperparameters that must agree between a checkpoint and the model it is loaded into.
 STRUCTURAL_HPARAMS = ("digits", "reverse", "reverse_answer", "hidden_size", "num_layers")
+# Checkpoint entry holding the running training accuracies of an unfinished epoch, summed over ranks.
+_TRAIN_METRIC_STATES = "train_metric_states"
 
 
 def accuracy_metrics(prefix: str) -> MetricCollection:
@@ -83,6 +89,8 @@ class AdditionModel(LightningModule):
         self.test_metrics = accuracy_metrics("test/")
         self.val_loss = MeanMetric()
         self.test_loss = MeanMetric()
+        self.val_pos_acc = position_metrics("val/", self.encoding.answer_length)
+        self.test_pos_acc = position_metrics("test/", self.encoding.answer_length)
 
     def forward(self, question_ids: torch.Tensor) -> torch.Tensor:
         """Answer logits ``(batch, answer_length, vocab)`` for question token ids ``(batch, question_length)``."""
@@ -92,9 +100,11 @@ class AdditionModel(LightningModule):
         questions, answers = batch
         logits = self(questions)
         loss = F.cross_entropy(logits.transpose(1, 2), answers)
-        getattr(self, f"{stage}_metrics").update(logits.detach().argmax(-1), answers)
+        predicted = logits.detach().argmax(-1)
+        getattr(self, f"{stage}_metrics").update(predicted, answers)
         if stage != "train":
             getattr(self, f"{stage}_loss").update(loss.detach(), len(answers))
+            getattr(self, f"{stage}_pos_acc").update(predicted, answers)
         return loss
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -136,10 +146,12 @@ class AdditionModel(LightningModule):
     def on_validation_epoch_end(self) -> None:
         self.log("val/loss", self.val_loss)
         self.log_dict(self.val_metrics, prog_bar=True)
+        self.log_dict(self.val_pos_acc)
 
     def on_test_epoch_end(self) -> None:
         self.log("test/loss", self.test_loss)
         self.log_dict(self.test_metrics)
+        self.log_dict(self.test_pos_acc)
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams
@@ -154,7 +166,36 @@ class AdditionModel(LightningModule):
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
+    def on_train_start(self) -> None:
+        # A resumed run takes its schedule from the checkpoint; one laid out for another length would fail a few
+        # steps in with PyTorch's "Tried to step N times", so say why up front.
+        if self.hparams.lr_schedule == "onecycle":
+            planned, run = self.lr_schedulers().total_steps, int(self.trainer.estimated_stepping_batches)
+            if planned != run:
+                raise InputError(
+                    f"the checkpoint's one-cycle schedule spans {planned} steps, but this run is set up for {run}: "
+                    "resume with the max_epochs, max_steps, batch size and device count the run started with "
+                    "(a run that ended at max_steps is finished, not interrupted)"
+                )
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Lightning resumes an unfinished epoch where it stopped; carrying the epoch's running training accuracies
+        # lets the resumed run report the same epoch figures as an uninterrupted one. Every rank takes part in the
+        # reduction; the checkpoint keeps the total.
+        if self.trainer.state.fn == TrainerFn.FITTING and self._epoch_unfinished():
+            checkpoint[_TRAIN_METRIC_STATES] = synced_states(self.train_metrics)
+
+    def _epoch_unfinished(self) -> bool:
+        trained = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        return 0 < trained < self.trainer.num_training_batches
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._check_structure(checkpoint)
+        # The totals go to one rank only, so that the reduction at the end of the epoch counts them once.
+        if _TRAIN_METRIC_STATES in checkpoint and self.global_rank == 0:
+            restore_states(self.train_metrics, checkpoint[_TRAIN_METRIC_STATES])
+
+    def _check_structure(self, checkpoint: dict[str, Any]) -> None:
         saved = checkpoint.get("hyper_parameters", {})
         clashes = [k for k in STRUCTURAL_HPARAMS if k in saved and saved[k] != self.hparams[k]]
         if clashes:
