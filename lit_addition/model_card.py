@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lit_addition.addition_onnx import ENCODING_KEY, INPUT_NAME, MODEL_FILE, OUTPUT_NAME, REQUIREMENTS
+from lit_addition.addition_onnx import APP_REQUIREMENTS, ENCODING_KEY, INPUT_NAME, MODEL_FILE, OUTPUT_NAME, REQUIREMENTS
+from lit_addition.checkpoint import data_hparams
 from lit_addition.encoding import VOCAB
 from lit_addition.model import AdditionModel
 
@@ -23,6 +24,17 @@ class TestResult:
     seq_acc: float  # share of answers right in every character
     char_acc: float  # share of answer characters right, padding included
     agreement: float  # share of problems on which the exported model's answer is the checkpoint's
+
+
+def model_facts(model: AdditionModel, result: TestResult | None, source: str) -> dict[str, Any]:
+    """What the demo page says about a model: digits, parameter count, test-split accuracy, the checkpoint's name."""
+    return {
+        "digits": model.encoding.digits,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "test_seq_acc": None if result is None else result.seq_acc,
+        "test_problems": None if result is None else result.problems,
+        "source": source,
+    }
 
 
 def _examples(digits: int) -> list[str]:
@@ -54,9 +66,9 @@ model selection ever saw.
 def model_card(model: AdditionModel, checkpoint: dict[str, Any], source: str, result: TestResult | None) -> str:
     """The card as Markdown, for a model exported from the checkpoint file named ``source``."""
     hp = model.hparams
-    data = checkpoint.get("datamodule_hyper_parameters") or {}
+    data = data_hparams(checkpoint)
     encoding = model.encoding
-    parameters = sum(p.numel() for p in model.parameters())
+    parameters = model_facts(model, result, source)["parameters"]
     trained = f"{checkpoint.get('epoch', -1) + 1} epoch(s), {checkpoint.get('global_step', 0):,} optimizer steps"
     data_section = (
         f"""{data["num_samples"]:,} unique problems (`a+b` and `b+a` count once), of which {data["val_fraction"]:.0%}
@@ -95,11 +107,22 @@ from addition_onnx import OnnxAdder
 OnnxAdder().answer({examples!r})
 ```
 
+The web demo, the page of the Hugging Face Space, also needs {" and ".join(f"`{r}`" for r in APP_REQUIREMENTS)}
+(`requirements.txt` lists everything):
+
+```bash
+pip install -r requirements.txt
+python app.py                      # http://127.0.0.1:7860; --host and --port to change
+```
+
 | file | what it is |
 |---|---|
 | `{MODEL_FILE}` | {onnx_file} |
 | `encoding.py` | lit_addition's own parser, encoder and decoder, copied verbatim; NumPy only |
 | `addition_onnx.py` | the runner: `OnnxAdder` and a command line |
+| `app.py` | the web demo (Gradio): a page to try problems on, and an `answer` API endpoint |
+| `facts.json` | what the demo page says about the model: digits, parameters, test-split accuracy |
+| `requirements.txt` | everything the folder needs, the demo included |
 | `MODEL_CARD.md` | this card |
 
 ## Model
