@@ -35,6 +35,19 @@ INPUT_NAME = "question_ids"
 OUTPUT_NAME = "logits"
 
 
+def problems_to_try(digits: int) -> list[str]:
+    """Problems worth trying on a model of ``digits`` digits: the reference's 535+61 cut to fit, then long carry
+    chains (999+1, 555+445, 999+999) and 0+0."""
+    nines = "9" * digits
+    return [
+        f"{('535' * 3)[:digits]}+{('61' * 5)[: max(1, digits - 1)]}",
+        f"{nines}+1",
+        f"{'5' * digits}+{'4' * (digits - 1)}5",
+        f"{nines}+{nines}",
+        "0+0",
+    ]
+
+
 class OnnxAdder:
     """An exported model: it answers problems as people type them, the way ``AdditionModel.answer`` does.
 

@@ -122,12 +122,11 @@ def problems_to_ask(
         split_a = np.concatenate([splits[split][0] for split in SPLITS])
         split_b = np.concatenate([splits[split][1] for split in SPLITS])
         labels = np.repeat(np.arange(len(SPLITS)), [len(splits[split][0]) for split in SPLITS])
-        keys = _pair_keys(split_a, split_b, digits)
+        keys, wanted = _pair_keys(split_a, split_b, digits), _pair_keys(low, high, digits)
         order = np.argsort(keys)
-        position = np.searchsorted(keys[order], _pair_keys(low, high, digits))
-        position = np.minimum(position, len(keys) - 1)
-        found = keys[order][position] == _pair_keys(low, high, digits)
-        drawn = order[position[found]]
+        position = np.minimum(np.searchsorted(keys, wanted, sorter=order), len(keys) - 1)
+        found = keys[order[position]] == wanted
+        drawn = order[position[found]]  # where each problem found in a split lies in the concatenated splits
         bucket[found] = labels[drawn]
         swap[found] = split_a[drawn] > split_b[drawn]  # asked as drawn
     return np.where(swap, high, low), np.where(swap, low, high), bucket, whole_space

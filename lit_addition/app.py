@@ -3,7 +3,8 @@
 One file serves both ways of running the demo. ``python -m lit_addition demo --ckpt_path CKPT`` builds it around a
 checkpoint; ``export`` copies this file, unchanged, as ``app.py`` beside the ONNX model, where ``python app.py`` builds
 it around the exported model (this is what a Hugging Face Space runs). So it imports only Gradio, NumPy and the
-dependency-free ``encoding.py``, and gets the model as a function from question ids to logits plus a dict of facts.
+dependency-free ``encoding.py`` and ``addition_onnx.py``, and gets the model as a function from question ids to
+logits plus a dict of facts.
 
 The page: a problem box; the model's answer, the true sum and ☑ or ☒; the model's confidence in each answer
 character; clickable examples, long carry chains among them; the model's digits, size and test-split accuracy. A
@@ -33,25 +34,15 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio reads it: no t
 import gradio as gr  # noqa: E402
 
 if __package__:  # imported from the lit_addition package
+    from .addition_onnx import FACTS_FILE, OnnxAdder, problems_to_try
     from .encoding import VOCAB, Encoding, InputError, Predict
-else:  # run in an exported folder, beside its copy of encoding.py
+else:  # run in an exported folder, beside its copies of encoding.py and addition_onnx.py
+    from addition_onnx import FACTS_FILE, OnnxAdder, problems_to_try
     from encoding import VOCAB, Encoding, InputError, Predict
 
 RIGHT, WRONG = "☑ right", "☒ wrong"
 CSS = "#error textarea { color: #b91c1c; }"  # the reason a problem was refused, in red
 CONFIDENCE_HEADERS = ["character", "place", "confidence"]
-
-
-def examples(digits: int) -> list[str]:
-    """Problems worth clicking for a model of ``digits`` digits: the reference's 535+61 and long carry chains."""
-    nines = "9" * digits
-    return [
-        f"{('535' * 3)[:digits]}+{('61' * 5)[: max(1, digits - 1)]}",
-        f"{nines}+1",
-        f"{'5' * digits}+{'4' * (digits - 1)}5",
-        f"{nines}+{nines}",
-        "0+0",
-    ]
 
 
 def describe(facts: dict[str, Any]) -> str:
@@ -107,10 +98,11 @@ def build_app(encoding: Encoding, predict: Predict, facts: dict[str, Any]) -> gr
         except InputError as error:
             raise gr.Error(str(error), print_exception=False) from None
 
+    examples = problems_to_try(encoding.digits)
     with gr.Blocks(title=f"lit_addition: {encoding.digits}-digit addition", analytics_enabled=False) as app:
         gr.Markdown(f"# Addition by an LSTM\n{describe(facts)}", elem_id="facts")
         with gr.Row():
-            problem = gr.Textbox(label="Problem", placeholder=examples(encoding.digits)[0], elem_id="problem", scale=4)
+            problem = gr.Textbox(label="Problem", placeholder=examples[0], elem_id="problem", scale=4)
             submit = gr.Button("Add", variant="primary", elem_id="submit", scale=1)
         refusal = gr.Textbox(label="Not a problem this model can answer", visible=False, elem_id="error")
         with gr.Row():
@@ -121,7 +113,7 @@ def build_app(encoding: Encoding, predict: Predict, facts: dict[str, Any]) -> gr
             headers=CONFIDENCE_HEADERS, label="The model's confidence in each answer character", elem_id="confidence"
         )
         outputs = [model_answer, truth, verdict, confidence, refusal]
-        gr.Examples([[p] for p in examples(encoding.digits)], problem, outputs, show, run_on_click=True)
+        gr.Examples([[example] for example in examples], problem, outputs, show, run_on_click=True)
         gr.on([problem.submit, submit.click], show, problem, outputs, api_visibility="private")
         gr.api(answer, api_name="answer")
     return app
@@ -168,8 +160,6 @@ def serve(app: gr.Blocks, host: str | None = None, port: int | None = None) -> N
 
 def main(args: list[str] | None = None) -> None:
     """Serve the exported model beside this file: ``python app.py [--host HOST] [--port PORT]``."""
-    from addition_onnx import FACTS_FILE, OnnxAdder  # only in an exported folder, where it lies beside this file
-
     parser = argparse.ArgumentParser(description="Serve the exported addition model as a web demo.")
     add_arguments(parser)
     options = parser.parse_args(args)

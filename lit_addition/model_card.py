@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lit_addition.addition_onnx import APP_REQUIREMENTS, ENCODING_KEY, INPUT_NAME, MODEL_FILE, OUTPUT_NAME, REQUIREMENTS
+from lit_addition.addition_onnx import (
+    APP_REQUIREMENTS,
+    ENCODING_KEY,
+    INPUT_NAME,
+    MODEL_FILE,
+    OUTPUT_NAME,
+    REQUIREMENTS,
+    problems_to_try,
+)
 from lit_addition.checkpoint import data_hparams
 from lit_addition.encoding import VOCAB
 from lit_addition.model import AdditionModel
@@ -35,11 +43,6 @@ def model_facts(model: AdditionModel, result: TestResult | None, source: str) ->
         "test_problems": None if result is None else result.problems,
         "source": source,
     }
-
-
-def _examples(digits: int) -> list[str]:
-    """Problems that a model of ``digits`` digits accepts, like the reference's 535+61: 53+6 at 2 digits."""
-    return [f"{('535' * 3)[:digits]}+{('61' * 5)[: max(1, digits - 1)]}", f"{'9' * digits}+1"]
 
 
 def _table(rows: dict[str, Any]) -> str:
@@ -84,7 +87,7 @@ draws them (a digit count uniform in 1..{data["digits"]}, then uniform digits) w
         f"`{OUTPUT_NAME}` (float32, batch x {encoding.answer_length} x {len(VOCAB)}); metadata `{ENCODING_KEY}` "
         "holds the encoding"
     )
-    examples = _examples(encoding.digits)
+    examples = problems_to_try(encoding.digits)[:2]
     questions_backwards = " and fed backwards" if encoding.reverse else ""
     units_first = ", units first" if encoding.reverse_answer else ""
     return f"""# lit_addition: {encoding.digits}-digit addition LSTM

@@ -14,8 +14,9 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 from processes import BLOCK_LIT_ADDITION, QUIET_GRADIO, serving
 
+from lit_addition.addition_onnx import problems_to_try
 from lit_addition.analysis import longest_carry_chain
-from lit_addition.app import RIGHT, WRONG, describe, examples, explain
+from lit_addition.app import RIGHT, WRONG, describe, explain
 from lit_addition.checkpoint import load_model
 from lit_addition.cli import main
 from lit_addition.encoding import Encoding, InputError
@@ -47,12 +48,12 @@ def client(url: str) -> Client:
     return Client(url, verbose=False, analytics_enabled=False, download_files=False)
 
 
-def test_examples_parse_and_include_the_longest_carry_chain():
+def test_the_problems_to_try_parse_and_include_the_longest_carry_chain():
     for digits in (1, 2, 3, 5):
         encoding = Encoding(digits)
-        a, b = np.array([encoding.parse(problem) for problem in examples(digits)]).T
+        a, b = np.array([encoding.parse(problem) for problem in problems_to_try(digits)]).T
         assert longest_carry_chain(a, b, digits).max() == digits
-    assert examples(3)[:2] == ["535+61", "999+1"]
+    assert problems_to_try(3)[:2] == ["535+61", "999+1"]
 
 
 def test_explain_shows_the_models_answer_the_truth_and_each_characters_confidence(checkpoint_path):

@@ -18,7 +18,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from processes import serving
 
-from lit_addition.app import RIGHT, WRONG, examples
+from lit_addition.addition_onnx import problems_to_try
+from lit_addition.app import RIGHT, WRONG
 from lit_addition.checkpoint import load_model
 from lit_addition.problems import count_problems, problems_at
 
@@ -32,12 +33,12 @@ FLAGS = [
 ]  # fmt: skip
 
 
-def problems_to_try(model) -> tuple[str, str | None]:
+def right_and_wrong(model) -> tuple[str, str | None]:
     """One problem the model answers right, preferring the page's own examples, and one it gets wrong, if any
     among the first 5,050 problems of its space."""
     digits = model.encoding.digits
     a, b = problems_at(digits, np.arange(min(count_problems(digits), 5_050)))
-    candidates = examples(digits) + [f"{x}+{y}" for x, y in zip(a.tolist(), b.tolist(), strict=True)]
+    candidates = problems_to_try(digits) + [f"{x}+{y}" for x, y in zip(a.tolist(), b.tolist(), strict=True)]
     truths = [str(sum(map(int, problem.split("+")))) for problem in candidates]
     outcomes = [answer == truth for answer, truth in zip(model.answer(candidates), truths, strict=True)]
     right = candidates[outcomes.index(True)]
@@ -50,7 +51,7 @@ def test_a_typed_problem_gets_the_models_answer_and_a_bad_one_its_reason(checkpo
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
     ckpt = os.environ.get("LIT_ADDITION_DEMO_CKPT", str(checkpoint_path))
     model = load_model(ckpt)
-    right, wrong = problems_to_try(model)
+    right, wrong = right_and_wrong(model)
     requested: list[str] = []
     command = [sys.executable, "-m", "lit_addition", "demo", "--ckpt_path", ckpt]
     with serving(command, cwd=tmp_path) as server, sync_playwright() as playwright:
@@ -84,7 +85,7 @@ def test_a_typed_problem_gets_the_models_answer_and_a_bad_one_its_reason(checkpo
             expect(page.locator("#answer textarea")).to_have_value("")
             expect(page.locator("#verdict textarea")).to_have_value("")
 
-            page.get_by_text(examples(model.encoding.digits)[1], exact=True).click()  # 99+1: a full carry chain
+            page.get_by_text(problems_to_try(model.encoding.digits)[1], exact=True).click()  # 99+1: a full carry chain
             expect(page.locator("#truth textarea")).to_have_value("1" + "0" * model.encoding.digits)
             expect(page.locator("#error")).to_be_hidden()
         finally:
