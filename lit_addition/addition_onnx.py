@@ -26,11 +26,26 @@ if __package__:  # imported from the lit_addition package
 else:  # run or imported in an exported folder, beside its copy of encoding.py
     from encoding import ANSWER_BATCH_SIZE, Encoding, InputError, answer_line
 
-REQUIREMENTS = ("numpy>=1.24", "onnxruntime>=1.17")  # all that this folder needs; ONNX opset 20 wants ORT 1.17+
+REQUIREMENTS = ("numpy>=1.24", "onnxruntime>=1.17")  # all that this runner needs; ONNX opset 20 wants ORT 1.17+
+APP_REQUIREMENTS = ("gradio>=6,<7",)  # what the web demo app.py beside it needs on top
 MODEL_FILE = "model.onnx"
+FACTS_FILE = "facts.json"  # what the web demo app.py says about the model: digits, parameters, test accuracy
 ENCODING_KEY = "lit_addition.encoding"  # metadata entry of model.onnx: the Encoding's fields as JSON
 INPUT_NAME = "question_ids"
 OUTPUT_NAME = "logits"
+
+
+def problems_to_try(digits: int) -> list[str]:
+    """Problems worth trying on a model of ``digits`` digits: the reference's 535+61 cut to fit, then long carry
+    chains (999+1, 555+445, 999+999) and 0+0."""
+    nines = "9" * digits
+    return [
+        f"{('535' * 3)[:digits]}+{('61' * 5)[: max(1, digits - 1)]}",
+        f"{nines}+1",
+        f"{'5' * digits}+{'4' * (digits - 1)}5",
+        f"{nines}+{nines}",
+        "0+0",
+    ]
 
 
 class OnnxAdder:

@@ -72,3 +72,11 @@ def load_model(path: str | Path) -> AdditionModel:
             f"{_HOW_TO_GET_ONE}"
         ) from None
     return model.eval()
+
+
+def data_hparams(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of the data module a checkpoint was trained with, ready for ``AdditionDataModule(**...)``: its
+    saved hyperparameters less Lightning's own entries (``_instantiator``, written when LightningCLI built the
+    module); empty when the checkpoint records no data module."""
+    saved = checkpoint.get("datamodule_hyper_parameters") or {}
+    return {name: value for name, value in saved.items() if not name.startswith("_")}

@@ -8,8 +8,9 @@ interruption) and ``samples`` (the reference's sample printout); the learning ra
 TensorBoard's HParams panel are logged whenever there is a logger. ``predict`` writes its answers with
 :class:`PredictionWriter`.
 
-Commands that use a trained model rather than train one (``answer``, ``export``) are not LightningCLI subcommands:
-:func:`main` sends them, by their first argument, to the plain-argparse commands registered in :data:`COMMANDS`.
+Commands that use a trained model rather than train one (``answer``, ``export``, ``analyze``, ``demo``) are not
+LightningCLI subcommands: :func:`main` sends them, by their first argument, to the plain-argparse commands registered
+in :data:`COMMANDS`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from lit_addition import answer, export
+from lit_addition import analyze, answer, demo, export
 from lit_addition.callbacks import RunSummary, SamplePredictions
 from lit_addition.checkpoint import read_checkpoint
 from lit_addition.data import AdditionDataModule
@@ -53,6 +54,8 @@ class Command(NamedTuple):
 COMMANDS: dict[str, Command] = {
     "answer": Command(answer.add_arguments, answer.run),
     "export": Command(export.add_arguments, export.run),
+    "analyze": Command(analyze.add_arguments, analyze.run),
+    "demo": Command(demo.add_arguments, demo.run),
 }
 
 

@@ -133,6 +133,13 @@ class Encoding:
     def max_operand(self) -> int:
         return 10**self.digits - 1
 
+    def answer_places(self) -> list[str]:
+        """What each position of an encoded answer holds: its power of ten (``10^0`` first) when answers are
+        written units first, otherwise only its place from the left (``character 1`` first)."""
+        if self.reverse_answer:
+            return [f"10^{i}" for i in range(self.answer_length)]
+        return [f"character {i + 1}" for i in range(self.answer_length)]
+
     def parse(self, problem: str) -> tuple[int, int]:
         """The operands of a problem typed by a person, such as ``"535+61"`` or ``" 535 + 61 "``.
 

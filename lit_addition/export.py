@@ -5,11 +5,13 @@
 * ``model.onnx``: the network, weights inside, with the model's encoding (digits, reversal) in its metadata;
 * ``encoding.py``: lit_addition's parser, encoder and decoder, copied verbatim (it needs only NumPy);
 * ``addition_onnx.py``: the runner, ``OnnxAdder().answer(["535+61"])`` or ``python addition_onnx.py 535+61``;
+* ``app.py``: the web demo, :mod:`lit_addition.app` copied verbatim, with ``facts.json`` (what the page says about
+  the model) and ``requirements.txt``: the folder is a Hugging Face Space as it stands;
 * ``MODEL_CARD.md``: the config, the data, test-split metrics measured on the exported model, intended use, limits.
 
 ONNX rather than TorchScript: TorchScript is deprecated in current torch, and an ONNX model runs on onnxruntime
 alone, a small CPU wheel, where TorchScript would need all of torch; that suits a demo Space. Files already in
-``DIR`` that are not these four are left alone, so a demo app can live in the same folder.
+``DIR`` that are not these are left alone.
 """
 
 from __future__ import annotations
@@ -28,17 +30,27 @@ from typing import Any
 import numpy as np
 import torch
 
-from lit_addition import encoding
-from lit_addition.addition_onnx import ENCODING_KEY, INPUT_NAME, MODEL_FILE, OUTPUT_NAME, OnnxAdder
-from lit_addition.checkpoint import load_model, read_checkpoint
+from lit_addition.addition_onnx import (
+    APP_REQUIREMENTS,
+    ENCODING_KEY,
+    FACTS_FILE,
+    INPUT_NAME,
+    MODEL_FILE,
+    OUTPUT_NAME,
+    REQUIREMENTS,
+    OnnxAdder,
+)
+from lit_addition.checkpoint import data_hparams, load_model, read_checkpoint
 from lit_addition.data import AdditionDataModule
 from lit_addition.encoding import ANSWER_BATCH_SIZE, InputError, Predict
+from lit_addition.folders import output_folder, refuse_file
 from lit_addition.model import AdditionModel, accuracy_metrics
-from lit_addition.model_card import TestResult, model_card
+from lit_addition.model_card import TestResult, model_card, model_facts
 
 CARD_FILE = "MODEL_CARD.md"
-# Copied verbatim beside the ONNX file: the dependency-free inference core, and the runner that imports it.
-RUNTIME_SOURCES = (Path(encoding.__file__), Path(__file__).with_name("addition_onnx.py"))
+REQUIREMENTS_FILE = "requirements.txt"
+# Copied verbatim beside the ONNX file: the dependency-free inference core, the runner and the web demo.
+RUNTIME_SOURCES = tuple(Path(__file__).with_name(name) for name in ("encoding.py", "addition_onnx.py", "app.py"))
 
 
 @contextlib.contextmanager
@@ -98,14 +110,13 @@ def export(ckpt_path: str | Path, output: str | Path) -> Path:
     """Export a checkpoint to the folder ``output`` (created if needed) and return the model card's path.
 
     Raises:
-        InputError: the checkpoint is bad, ``output`` is a file, or the export extra is not installed.
+        InputError: the checkpoint is bad, ``output`` is a file or cannot be written, or the export extra is not
+            installed.
     """
-    output = Path(output)
-    if output.exists() and not output.is_dir():
-        raise InputError(f"--output {output} is a file: give a folder (it is created if missing)")
+    refuse_file(output)
     checkpoint = read_checkpoint(ckpt_path)
     model = load_model(ckpt_path)
-    output.mkdir(parents=True, exist_ok=True)
+    output = output_folder(output)
     try:  # the exporter imports onnx and onnxscript, the runner onnxruntime: the export extra
         export_onnx(model, output / MODEL_FILE)
         exported = OnnxAdder(output / MODEL_FILE)
@@ -113,14 +124,19 @@ def export(ckpt_path: str | Path, output: str | Path) -> Path:
         raise InputError(f"export needs {error.name}, not installed here: pip install 'lit-addition[export]'") from None
     for source in RUNTIME_SOURCES:
         shutil.copyfile(source, output / source.name)
-    result = evaluate_test_split(exported.logits, model, checkpoint.get("datamodule_hyper_parameters", {}))
+    result = evaluate_test_split(exported.logits, model, data_hparams(checkpoint))
+    facts = model_facts(model, result, Path(ckpt_path).name)
+    (output / FACTS_FILE).write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
+    (output / REQUIREMENTS_FILE).write_text("\n".join((*REQUIREMENTS, *APP_REQUIREMENTS)) + "\n", encoding="utf-8")
     card = output / CARD_FILE
     card.write_text(model_card(model, checkpoint, Path(ckpt_path).name, result), encoding="utf-8")
     return card
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Export a checkpoint to ONNX, with a runner that needs only NumPy and onnxruntime."
+    parser.description = (
+        "Export a checkpoint to ONNX, with a runner and a web demo that need neither torch nor lit_addition."
+    )
     parser.add_argument("--ckpt_path", required=True, help="checkpoint written by `fit`")
     parser.add_argument("--output", required=True, help="folder to write into (created if missing)")
 

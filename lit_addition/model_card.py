@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lit_addition.addition_onnx import ENCODING_KEY, INPUT_NAME, MODEL_FILE, OUTPUT_NAME, REQUIREMENTS
+from lit_addition.addition_onnx import (
+    APP_REQUIREMENTS,
+    ENCODING_KEY,
+    INPUT_NAME,
+    MODEL_FILE,
+    OUTPUT_NAME,
+    REQUIREMENTS,
+    problems_to_try,
+)
+from lit_addition.checkpoint import data_hparams
 from lit_addition.encoding import VOCAB
 from lit_addition.model import AdditionModel
 
@@ -25,9 +34,15 @@ class TestResult:
     agreement: float  # share of problems on which the exported model's answer is the checkpoint's
 
 
-def _examples(digits: int) -> list[str]:
-    """Problems that a model of ``digits`` digits accepts, like the reference's 535+61: 53+6 at 2 digits."""
-    return [f"{('535' * 3)[:digits]}+{('61' * 5)[: max(1, digits - 1)]}", f"{'9' * digits}+1"]
+def model_facts(model: AdditionModel, result: TestResult | None, source: str) -> dict[str, Any]:
+    """What the demo page says about a model: digits, parameter count, test-split accuracy, the checkpoint's name."""
+    return {
+        "digits": model.encoding.digits,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "test_seq_acc": None if result is None else result.seq_acc,
+        "test_problems": None if result is None else result.problems,
+        "source": source,
+    }
 
 
 def _table(rows: dict[str, Any]) -> str:
@@ -54,9 +69,9 @@ model selection ever saw.
 def model_card(model: AdditionModel, checkpoint: dict[str, Any], source: str, result: TestResult | None) -> str:
     """The card as Markdown, for a model exported from the checkpoint file named ``source``."""
     hp = model.hparams
-    data = checkpoint.get("datamodule_hyper_parameters") or {}
+    data = data_hparams(checkpoint)
     encoding = model.encoding
-    parameters = sum(p.numel() for p in model.parameters())
+    parameters = model_facts(model, result, source)["parameters"]
     trained = f"{checkpoint.get('epoch', -1) + 1} epoch(s), {checkpoint.get('global_step', 0):,} optimizer steps"
     data_section = (
         f"""{data["num_samples"]:,} unique problems (`a+b` and `b+a` count once), of which {data["val_fraction"]:.0%}
@@ -72,7 +87,7 @@ draws them (a digit count uniform in 1..{data["digits"]}, then uniform digits) w
         f"`{OUTPUT_NAME}` (float32, batch x {encoding.answer_length} x {len(VOCAB)}); metadata `{ENCODING_KEY}` "
         "holds the encoding"
     )
-    examples = _examples(encoding.digits)
+    examples = problems_to_try(encoding.digits)[:2]
     questions_backwards = " and fed backwards" if encoding.reverse else ""
     units_first = ", units first" if encoding.reverse_answer else ""
     return f"""# lit_addition: {encoding.digits}-digit addition LSTM
@@ -95,11 +110,22 @@ from addition_onnx import OnnxAdder
 OnnxAdder().answer({examples!r})
 ```
 
+The web demo, the page of the Hugging Face Space, also needs {" and ".join(f"`{r}`" for r in APP_REQUIREMENTS)}
+(`requirements.txt` lists everything):
+
+```bash
+pip install -r requirements.txt
+python app.py                      # http://127.0.0.1:7860; --host and --port to change
+```
+
 | file | what it is |
 |---|---|
 | `{MODEL_FILE}` | {onnx_file} |
 | `encoding.py` | lit_addition's own parser, encoder and decoder, copied verbatim; NumPy only |
 | `addition_onnx.py` | the runner: `OnnxAdder` and a command line |
+| `app.py` | the web demo (Gradio): a page to try problems on, and an `answer` API endpoint |
+| `facts.json` | what the demo page says about the model: digits, parameters, test-split accuracy |
+| `requirements.txt` | everything the folder needs, the demo included |
 | `MODEL_CARD.md` | this card |
 
 ## Model

@@ -165,3 +165,16 @@ def sample_problems(digits: int, count: int, rng: np.random.Generator) -> tuple[
     a, b = np.where(swap, b, a), np.where(swap, a, b)
     order = rng.permutation(count)
     return a[order], b[order]
+
+
+def problems_at(digits: int, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The problems at positions ``index`` of the whole space listed once each, smaller operand first, by the larger
+    then the smaller (``0+0, 0+1, 1+1, 0+2, ...``): ``index`` from 0 to ``count_problems(digits) - 1``.
+
+    Returns:
+        The operands ``a <= b`` as int64 arrays.
+    """
+    numbers = 10**digits
+    # The pairs a <= b below `numbers` are the pairs i < j below `numbers + 1`, with a = i and b = j - 1.
+    a, j = _Block(0, numbers + 1, 0, numbers + 1, "triangle", 1.0).pairs(np.asarray(index, dtype=np.int64))
+    return a, j - 1

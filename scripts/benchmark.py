@@ -8,7 +8,8 @@
    a bare PyTorch loop of the same model, data, optimiser and schedule, validation included in both;
 3. time to accuracy: the 3-digit config and the reference's recipe, trained by the CLI in a fresh process, until
    99% exact validation accuracy;
-4. inference: problems answered per second by the validation path at a large batch.
+4. inference: problems answered per second by the validation path at a large batch;
+5. error analysis: ``analyze`` over every problem of the 3-digit space, pictures included.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from report import machine_description, write_report
 from timing import ROOT, train_config
 
 from lit_addition import AdditionDataModule, AdditionModel
+from lit_addition.analysis import evaluate, summary
 from lit_addition.cli import build_cli
 from lit_addition.data import ProblemTensors, _already_batched
+from lit_addition.plots import carry_plot, error_map
 from lit_addition.problems import count_problems, reference_loop, sample_problems
 
 
@@ -180,6 +183,21 @@ def inference(digits: int, batch_size: int) -> dict:
             "problems_per_s": len(dataset) / clock.seconds}  # fmt: skip
 
 
+def analysis_speed(config: str) -> dict:
+    """What ``analyze`` does for a config's whole problem space: regenerate the split, ask every problem, tally the
+    report and draw both pictures. The weights are untrained: the time does not depend on them."""
+    settings = yaml.safe_load((ROOT / "configs" / f"{config}.yaml").read_text())
+    model = AdditionModel(**settings["model"], digits=settings["data"]["digits"]).eval()
+    start = time.perf_counter()
+    evaluation = evaluate(model.encoding, model.logits, settings["data"])
+    report = summary(evaluation)
+    with tempfile.TemporaryDirectory() as folder:
+        error_map(evaluation, Path(folder) / "errors.png", config)
+        carry_plot(report, Path(folder) / "carry.png", config)
+    return {"config": config, "problems": report["problems"], "whole_space": report["whole_space"],
+            "evaluation_s": evaluation.seconds, "total_s": time.perf_counter() - start}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for the test")
@@ -209,6 +227,7 @@ def main() -> None:
             }
         results["time_to_accuracy"] = time_to_accuracy(recipes, threshold=0.99, log_dir=log_dir)
     results["inference"] = inference(digits=2 if quick else 3, batch_size=8192)
+    results["analysis"] = analysis_speed("2digit" if quick else "3digit")
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "benchmarks.json").write_text(json.dumps(results, indent=2) + "\n")
     write_report(results, args.output / "benchmarks.md")

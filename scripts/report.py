@@ -114,4 +114,13 @@ def write_report(results: dict, path: Path) -> None:
               f"`trainer.validate` over all {inf['problems']:,} problems of the {inf['digits']}-digit space in batches "
               f"of {inf['batch_size']:,} (forward, argmax, metric updates): {inf['seconds']:.2f} s, "
               f"**{inf['problems_per_s']:,.0f} problems/s**."]  # fmt: skip
+    analysis = results["analysis"]
+    lines += ["", "## 5. Error analysis", "",
+              f"What `analyze` does for every one of the {analysis['problems']:,} problems of the "
+              f"`{analysis['config']}` space: regenerating the split and asking each problem took "
+              f"{analysis['evaluation_s']:.1f} s, and with the tables and both pictures "
+              f"**{analysis['total_s']:.1f} s** (start-up excluded)."]  # fmt: skip
+    if analysis["config"] == "3digit":
+        lines += ["", f"Target, the whole 3-digit space in at most 30 s: {analysis['total_s']:.1f} s, "
+                  f"{_verdict(analysis['total_s'] <= 30)}."]  # fmt: skip
     path.write_text("\n".join(lines) + "\n")

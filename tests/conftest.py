@@ -1,5 +1,5 @@
-"""Shared fixtures: a small 2-digit data module, set up once per test that asks for it, and a real checkpoint of a
-small trained model, written once per session."""
+"""Shared fixtures: a small 2-digit data module, set up once per test that asks for it, a real checkpoint of a
+small trained model, written once per session, and that model exported."""
 
 from pathlib import Path
 
@@ -8,6 +8,7 @@ import pytest
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lit_addition import AdditionDataModule, AdditionModel
+from lit_addition.cli import main
 
 TRAINED_DATA = {"digits": 2, "num_samples": 2_000, "test_samples": 1_000, "batch_size": 64, "seed": 5}
 TRAINED_MODEL = {"digits": 2, "hidden_size": 64, "learning_rate": 0.02}
@@ -43,3 +44,12 @@ def checkpoint_path(tmp_path_factory) -> Path:
 def trained_data() -> dict:
     """The data module arguments the session's checkpoint was trained with, for tests that rebuild its data."""
     return dict(TRAINED_DATA)
+
+
+@pytest.fixture(scope="session")
+def exported(checkpoint_path, tmp_path_factory) -> Path:
+    """The session's checkpoint exported by the CLI into a folder that already held a file of the user's own."""
+    folder = tmp_path_factory.mktemp("exported")
+    (folder / "notes.txt").write_text("the user's own file\n")
+    main(["export", "--ckpt_path", str(checkpoint_path), "--output", str(folder)])
+    return folder

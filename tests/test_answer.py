@@ -146,13 +146,13 @@ def test_batch_size_below_one_is_refused(checkpoint_path, capsys):
 
 
 def test_registered_commands_and_lightning_subcommands_share_one_entry_point(capsys):
-    assert set(COMMANDS) == {"answer", "export"}
+    assert set(COMMANDS) == {"answer", "export", "analyze", "demo"}
     with pytest.raises(SystemExit) as exit:
         main(["--help"])
     assert exit.value.code == 0
     help_text = capsys.readouterr().out
     assert "{fit,validate,test,predict}" in help_text  # LightningCLI still owns everything else
-    assert "Commands that use a trained model: answer, export (each has --help)." in help_text
+    assert "Commands that use a trained model: answer, export, analyze, demo (each has" in help_text
     with pytest.raises(SystemExit):
         main(["answer", "--help"])
     assert "--ckpt_path" in capsys.readouterr().out

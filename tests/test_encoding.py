@@ -201,3 +201,11 @@ def test_the_inference_core_imports_only_numpy_and_the_standard_library():
     imported = {alias.name.split(".")[0] for node in nodes if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module.split(".")[0] for node in nodes if isinstance(node, ast.ImportFrom)}
     assert imported == {"__future__", "re", "collections", "dataclasses", "numpy"}
+
+
+def test_answer_places_name_what_each_answer_position_holds():
+    units_first = Encoding(3, reverse_answer=True)
+    assert units_first.answer_places() == ["10^0", "10^1", "10^2", "10^3"]
+    ids = units_first.encode_answers(np.array([535]), np.array([61]))[0]
+    assert [VOCAB[i] for i in ids[:3]] == [str(596 // 10**place % 10) for place in range(3)]
+    assert Encoding(2, reverse_answer=False).answer_places() == ["character 1", "character 2", "character 3"]

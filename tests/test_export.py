@@ -4,32 +4,26 @@ lit_addition or torch, and a model card whose numbers are the checkpoint's."""
 import json
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pytest
+from packaging.requirements import Requirement
+from processes import BLOCK_LIT_ADDITION
 
 from lit_addition import AdditionDataModule, InputError, encoding
-from lit_addition.checkpoint import load_model, read_checkpoint
+from lit_addition.addition_onnx import APP_REQUIREMENTS, REQUIREMENTS
+from lit_addition.checkpoint import data_hparams, load_model, read_checkpoint
 from lit_addition.cli import main
 from lit_addition.export import CARD_FILE, evaluate_test_split, export
 from lit_addition.model_card import model_card
 
-# Run in a fresh interpreter: block lit_addition and torch, then use the exported folder alone.
-ISOLATED = r"""
-import importlib.abc, json, runpy, sys
-
-class Blocked(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {"lit_addition", "torch", "lightning"}:
-            raise ModuleNotFoundError(f"blocked: {name}")
-
-sys.meta_path.insert(0, Blocked())
-try:
-    import lit_addition
-    sys.exit("lit_addition was importable")
-except ModuleNotFoundError:
-    pass
+# Run in a fresh interpreter that cannot import lit_addition or torch, using the exported folder alone.
+ISOLATED = (
+    BLOCK_LIT_ADDITION
+    + r"""
+import json, runpy
 folder, problems_file = sys.argv[1:]
 sys.path.insert(0, folder)
 from addition_onnx import OnnxAdder
@@ -41,28 +35,33 @@ print(json.dumps({"answers": adder.answer(problems["good"]), "errors": errors, "
 sys.argv = ["addition_onnx.py", "12+34", "5*3"]
 runpy.run_path(f"{folder}/addition_onnx.py", run_name="__main__")
 """
+)
 
 BAD = ["5*3", "123+4", "-5+3", "", "٣+1", "1+2+3"]
 
 
-@pytest.fixture(scope="module")
-def exported(checkpoint_path, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("exported")
-    (folder / "app.py").write_text("# a demo app that lives in the same folder\n")
-    main(["export", "--ckpt_path", str(checkpoint_path), "--output", str(folder)])
-    return folder
-
-
-def test_export_writes_the_model_the_verbatim_core_the_runner_and_the_card(exported):
+def test_export_writes_the_model_the_verbatim_core_the_runner_the_demo_and_the_card(exported):
     assert {p.name for p in exported.iterdir()} == {
         "model.onnx",
         "encoding.py",
         "addition_onnx.py",
-        CARD_FILE,
         "app.py",
+        "facts.json",
+        "requirements.txt",
+        CARD_FILE,
+        "notes.txt",
     }
-    assert (exported / "encoding.py").read_bytes() == Path(encoding.__file__).read_bytes()
-    assert (exported / "app.py").read_text() == "# a demo app that lives in the same folder\n"  # left alone
+    for name in ("encoding.py", "addition_onnx.py", "app.py"):
+        assert (exported / name).read_bytes() == (Path(encoding.__file__).parent / name).read_bytes()
+    assert (exported / "notes.txt").read_text() == "the user's own file\n"  # left alone
+    assert (exported / "requirements.txt").read_text().splitlines() == [*REQUIREMENTS, *APP_REQUIREMENTS]
+
+
+def test_the_demos_requirements_are_the_demo_extra():
+    demo_extra = [Requirement(r) for r in metadata.requires("lit-addition") if 'extra == "demo"' in r]
+    assert [(r.name, r.specifier) for r in demo_extra] == [
+        (r.name, r.specifier) for r in map(Requirement, APP_REQUIREMENTS)
+    ]
 
 
 def test_exported_model_answers_as_the_checkpoint_without_lit_addition_or_torch(exported, checkpoint_path, tmp_path):
@@ -71,7 +70,7 @@ def test_exported_model_answers_as_the_checkpoint_without_lit_addition_or_torch(
     good = [f"{x}+{y}" if i % 3 else f" {x} + {y} " for i, (x, y) in enumerate(zip(a, b, strict=True))]
     (tmp_path / "problems.json").write_text(json.dumps({"good": good, "bad": BAD}))
     result = subprocess.run(
-        [sys.executable, "-I", "-c", ISOLATED, str(exported), str(tmp_path / "problems.json")],
+        [sys.executable, "-I", "-B", "-c", ISOLATED, str(exported), str(tmp_path / "problems.json")],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -106,6 +105,23 @@ def test_model_card_reports_the_checkpoints_config_data_and_test_scores(exported
     assert "exported to ONNX from `tiny.ckpt`" in card
     for section in ("## Use", "## Model", "## Data", "## Evaluation", "## Intended use", "## Limits"):
         assert section in card
+
+
+def test_facts_for_the_demo_page_are_the_cards(exported, checkpoint_path):
+    facts = json.loads((exported / "facts.json").read_text())
+    model = load_model(checkpoint_path)
+    assert facts["digits"] == 2 and facts["test_problems"] == 1_000 and facts["source"] == "tiny.ckpt"
+    assert facts["parameters"] == sum(p.numel() for p in model.parameters())
+    assert f"| exact answers (`test/seq_acc`) | {facts['test_seq_acc']:.2%} |" in (exported / CARD_FILE).read_text()
+
+
+def test_the_data_module_of_a_cli_checkpoint_is_rebuilt_without_lightnings_own_entries(checkpoint_path):
+    checkpoint = read_checkpoint(checkpoint_path)
+    saved = {**checkpoint["datamodule_hyper_parameters"], "_instantiator": "lightning.pytorch.cli.instantiate_module"}
+    arguments = data_hparams({**checkpoint, "datamodule_hyper_parameters": saved})
+    assert arguments == checkpoint["datamodule_hyper_parameters"]
+    model = load_model(checkpoint_path)
+    assert evaluate_test_split(model.logits, model, arguments).problems == 1_000
 
 
 def test_a_checkpoint_without_a_test_split_gets_a_card_that_says_so(checkpoint_path):

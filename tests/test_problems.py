@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from lit_addition.errors import InputError
-from lit_addition.problems import _Block, count_problems, digit_count_probabilities, reference_loop, sample_problems
+from lit_addition.problems import (
+    _Block,
+    count_problems,
+    digit_count_probabilities,
+    problems_at,
+    reference_loop,
+    sample_problems,
+)
 
 
 def unordered(a: np.ndarray, b: np.ndarray) -> set[tuple[int, int]]:
@@ -91,3 +98,14 @@ def test_distribution_matches_the_reference_loop():
 def test_asking_for_more_than_exist_is_refused_with_the_count():
     with pytest.raises(InputError, match=r"only 5,050 distinct problems exist with up to 2 digit"):
         sample_problems(2, 5_051, np.random.default_rng(0))
+
+
+def test_problems_at_lists_the_whole_space_once_smaller_operand_first():
+    a, b = problems_at(2, np.arange(count_problems(2)))
+    assert list(zip(a[:6].tolist(), b[:6].tolist(), strict=True)) == [(0, 0), (0, 1), (1, 1), (0, 2), (1, 2), (2, 2)]
+    assert sorted(zip(a.tolist(), b.tolist(), strict=True)) == [(x, y) for x in range(100) for y in range(x, 100)]
+    last = count_problems(9) - 1  # 5 * 10**17: exact in int64, past float64's integers
+    a, b = problems_at(9, np.array([last, last - 1, last - 10**9]))  # the last row holds 10**9 problems
+    assert list(zip(a.tolist(), b.tolist(), strict=True)) == [
+        (999_999_999, 999_999_999), (999_999_998, 999_999_999), (999_999_998, 999_999_998),
+    ]  # fmt: skip

@@ -25,9 +25,13 @@ def test_benchmark_quick_writes_every_section(tmp_path):
     assert recipe["epochs_run"] == 2 and len(recipe["curve"]) == 2
     assert 0 <= recipe["test_seq_acc"] <= 1
     assert results["inference"]["problems"] == 5_050
+    analysis = results["analysis"]
+    assert (analysis["problems"], analysis["whole_space"]) == (5_050, True)
+    assert analysis["evaluation_s"] < analysis["total_s"]
     report = (tmp_path / "benchmarks.md").read_text()
     assert "`python scripts/benchmark.py --quick`" in report
-    for heading in ("## 1. Generating", "## 2. Lightning's overhead", "## 3. Time to 99%", "## 4. Inference"):
+    headings = ("## 1. Generating", "## 2. Lightning's overhead", "## 3. Time to 99%", "## 4. Inference", "## 5. Error")
+    for heading in headings:
         assert heading in report
 
 

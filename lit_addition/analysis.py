@@ -1,0 +1,272 @@
+"""What a trained model knows, problem by problem: every problem of its space (or a uniform sample), the split each
+one came from, and where the model is right and how sure it is.
+
+The problem space of ``digits`` digits holds ``count_problems(digits)`` problems (``a+b`` and ``b+a`` are one). Up
+to :data:`FULL_SPACE_LIMIT` problems (3 digits: 500,500) every one is asked; larger spaces are sampled uniformly
+without replacement. The checkpoint's own split is regenerated from its data module's hyperparameters, so each
+problem is labelled ``train``, ``val``, ``test`` or ``never`` (never generated). Each problem is asked once: in the
+order it was drawn when it is in a split, otherwise in an order chosen by a fair coin, as the sampler orders its
+draws, so that the buckets differ only in whether the model saw them.
+
+Everything is computed on whole arrays: carries, digit counts and split membership are column operations over all
+problems, and the model runs in large batches.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lit_addition.data import SPLITS, AdditionDataModule
+from lit_addition.encoding import ANSWER_BATCH_SIZE, Encoding, Predict, count_digits
+from lit_addition.problems import count_problems, problems_at
+
+FULL_SPACE_LIMIT = 1_000_000  # spaces up to this many problems are evaluated whole: 2 and 3 digits
+SAMPLES = 200_000  # problems drawn from a larger space
+SEED = 0
+BUCKETS = (*SPLITS, "never")  # where a problem came from; "never": in no split, the model never saw it
+BUCKET_NAMES = {"train": "train", "val": "val", "test": "test", "never": "never generated"}  # as reports show them
+WORST = 20  # wrong problems listed in the report
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every evaluated problem, as asked, with the model's result. Arrays have one row per problem.
+
+    Attributes:
+        a, b: the operands as asked (int64).
+        bucket: index into :data:`BUCKETS`, or -1 for every problem when the checkpoint records no data module.
+        correct: whether the whole answer is right.
+        position_correct: whether each answer character (padding included) is right, in the model's output order.
+        predicted: the model's answer token ids.
+        p_true: the model's probability of the true answer (product over its characters).
+        p_answer: the model's probability of its own answer.
+        carry_chain: the longest run of consecutive carries in the column addition, 0 to ``digits``.
+        whole_space: whether these are all the problems of the space rather than a sample.
+        seconds: wall time of the evaluation, regenerating the split included.
+    """
+
+    encoding: Encoding
+    a: np.ndarray
+    b: np.ndarray
+    bucket: np.ndarray
+    correct: np.ndarray
+    position_correct: np.ndarray
+    predicted: np.ndarray
+    p_true: np.ndarray
+    p_answer: np.ndarray
+    carry_chain: np.ndarray
+    whole_space: bool
+    seconds: float
+
+    @property
+    def space(self) -> int:
+        return count_problems(self.encoding.digits)
+
+
+def longest_carry_chain(a: np.ndarray, b: np.ndarray, digits: int) -> np.ndarray:
+    """The longest run of consecutive columns that carry when ``a + b`` is added by hand (999+1: 3, 535+61: 0)."""
+    carry = np.zeros(len(a), dtype=bool)
+    run = np.zeros(len(a), dtype=np.int64)
+    longest = np.zeros(len(a), dtype=np.int64)
+    for place in range(digits):
+        carry = a // 10**place % 10 + b // 10**place % 10 + carry >= 10
+        run = np.where(carry, run + 1, 0)
+        np.maximum(longest, run, out=longest)
+    return longest
+
+
+def _pair_keys(a: np.ndarray, b: np.ndarray, digits: int) -> np.ndarray:
+    """One int64 per unordered pair: the same for ``a+b`` and ``b+a``."""
+    return np.minimum(a, b) * 10**digits + np.maximum(a, b)
+
+
+def split_problems(data_hparams: dict[str, Any] | None) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """The checkpoint's train, val and test problems as drawn, regenerated from its data module's hyperparameters;
+    None when the checkpoint records no data module."""
+    if not data_hparams:
+        return None
+    data = AdditionDataModule(**data_hparams)
+    data.setup()
+    return {split: tuple(np.array(data.problems(split), dtype=np.int64).reshape(-1, 2).T) for split in SPLITS}
+
+
+def how_many(digits: int, samples: int) -> tuple[int, bool]:
+    """How many problems an evaluation asks, and whether they are the whole space."""
+    space = count_problems(digits)
+    return (space, True) if space <= FULL_SPACE_LIMIT else (min(samples, space), False)
+
+
+def problems_to_ask(
+    digits: int, splits: dict[str, tuple[np.ndarray, np.ndarray]] | None, samples: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The problems to evaluate, each in the order to ask it, and the bucket of each.
+
+    Returns:
+        ``a``, ``b``, the bucket index of each problem (-1 without ``splits``), and whether this is the whole space.
+    """
+    rng = np.random.default_rng(seed)
+    count, whole_space = how_many(digits, samples)
+    space = count_problems(digits)
+    index = np.arange(space) if whole_space else np.sort(rng.choice(space, count, replace=False))
+    low, high = problems_at(digits, index)
+    swap = rng.random(len(index)) < 0.5
+    bucket = np.full(len(index), -1, dtype=np.int64)
+    if splits is not None:
+        bucket[:] = BUCKETS.index("never")
+        split_a = np.concatenate([splits[split][0] for split in SPLITS])
+        split_b = np.concatenate([splits[split][1] for split in SPLITS])
+        labels = np.repeat(np.arange(len(SPLITS)), [len(splits[split][0]) for split in SPLITS])
+        keys, wanted = _pair_keys(split_a, split_b, digits), _pair_keys(low, high, digits)
+        order = np.argsort(keys)
+        position = np.minimum(np.searchsorted(keys, wanted, sorter=order), len(keys) - 1)
+        found = keys[order[position]] == wanted
+        drawn = order[position[found]]  # where each problem found in a split lies in the concatenated splits
+        bucket[found] = labels[drawn]
+        swap[found] = split_a[drawn] > split_b[drawn]  # asked as drawn
+    return np.where(swap, high, low), np.where(swap, low, high), bucket, whole_space
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+def evaluate(
+    encoding: Encoding,
+    predict: Predict,
+    data_hparams: dict[str, Any] | None,
+    samples: int = SAMPLES,
+    seed: int = SEED,
+    batch_size: int = ANSWER_BATCH_SIZE,
+    progress: Callable[[int], Any] | None = None,
+) -> Evaluation:
+    """Ask the model every problem of its space (or ``samples`` of them) in batches of ``batch_size``.
+
+    Args:
+        encoding: the model's encoding.
+        predict: the model, question ids to answer logits.
+        data_hparams: the checkpoint's ``datamodule_hyper_parameters``, to regenerate its split.
+        samples: how many problems to draw when the space has more than :data:`FULL_SPACE_LIMIT`.
+        seed: seed of the sample and of the order in which never-generated problems are asked.
+        batch_size: problems per call of ``predict``.
+        progress: called with the number of problems of each batch once it is done.
+    """
+    start = time.perf_counter()
+    digits = encoding.digits
+    a, b, bucket, whole_space = problems_to_ask(digits, split_problems(data_hparams), samples, seed)
+    questions = encoding.encode_questions(a, b)
+    truth = encoding.encode_answers(a, b)
+    predicted = np.empty_like(truth, dtype=np.int8)
+    log_p_true = np.empty(len(a))
+    log_p_answer = np.empty(len(a))
+    for begin in range(0, len(a), batch_size):
+        batch = slice(begin, begin + batch_size)
+        log_p = _log_softmax(np.asarray(predict(questions[batch]), dtype=np.float64))
+        predicted[batch] = log_p.argmax(-1)
+        log_p_answer[batch] = log_p.max(-1).sum(-1)
+        log_p_true[batch] = np.take_along_axis(log_p, truth[batch][..., None], -1).sum((-2, -1))
+        if progress is not None:
+            progress(len(questions[batch]))
+    position_correct = predicted == truth
+    return Evaluation(
+        encoding=encoding,
+        a=a,
+        b=b,
+        bucket=bucket,
+        correct=position_correct.all(-1),
+        position_correct=position_correct,
+        predicted=predicted,
+        p_true=np.exp(log_p_true),
+        p_answer=np.exp(log_p_answer),
+        carry_chain=longest_carry_chain(a, b, digits),
+        whole_space=whole_space,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _tally(correct: np.ndarray, group: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """How many problems, and how many of them right, in each group ``0..groups-1``."""
+    return np.bincount(group, minlength=groups), np.bincount(group, weights=correct, minlength=groups)
+
+
+def _share(part: np.ndarray, whole: np.ndarray) -> list[float | None]:
+    with np.errstate(invalid="ignore"):
+        return [_number(value) for value in part / whole]
+
+
+def _rows(name: str, labels: list[Any], counts: np.ndarray, right: np.ndarray) -> list[dict[str, Any]]:
+    return [
+        {name: label, "problems": int(count), "wrong": int(count - hits), "accuracy": share}
+        for label, count, hits, share in zip(labels, counts, right, _share(right, counts), strict=True)
+    ]
+
+
+def _number(value: float) -> float | None:
+    return None if np.isnan(value) else float(value)
+
+
+def summary(evaluation: Evaluation) -> dict[str, Any]:
+    """Every figure of the report, as plain JSON-ready values; accuracies are shares from 0 to 1, None when no
+    problem falls in a group."""
+    e = evaluation
+    digits = e.encoding.digits
+    chains = digits + 1
+    report: dict[str, Any] = {
+        "digits": digits,
+        "space": e.space,
+        "problems": len(e.a),
+        "whole_space": e.whole_space,
+        "seconds": e.seconds,
+        "wrong": int((~e.correct).sum()),
+        "accuracy": float(e.correct.mean()),
+        "char_accuracy": float(e.position_correct.mean()),
+    }
+    known = bool((e.bucket >= 0).all())  # False when the checkpoint records no data module to regenerate
+    report["by_split"] = _rows("split", list(BUCKETS), *_tally(e.correct, e.bucket, len(BUCKETS))) if known else None
+    report["by_carry_chain"] = _rows("carry_chain", list(range(chains)), *_tally(e.correct, e.carry_chain, chains))
+    for bucket, name in enumerate(BUCKETS if known else ()):
+        mine = e.bucket == bucket
+        counts, right = _tally(e.correct[mine], e.carry_chain[mine], chains)
+        for row, accuracy in zip(report["by_carry_chain"], _share(right, counts), strict=True):
+            row[name] = accuracy
+    fewer, more = np.sort(np.stack([count_digits(e.a), count_digits(e.b)]), axis=0)
+    pairs = [list(pair) for pair in itertools.product(range(1, digits + 1), repeat=2)]
+    rows = _rows("digits", pairs, *_tally(e.correct, (fewer - 1) * digits + more - 1, digits * digits))
+    report["by_digit_counts"] = [row for row in rows if row["digits"][0] <= row["digits"][1]]
+    report["by_position"] = [
+        {
+            "position": i,
+            "place": place,
+            "wrong": int((~e.position_correct[:, i]).sum()),
+            "accuracy": float(e.position_correct[:, i].mean()),
+        }
+        for i, place in enumerate(e.encoding.answer_places())
+    ]
+    report["worst"] = worst(e)
+    return report
+
+
+def worst(evaluation: Evaluation, count: int = WORST) -> list[dict[str, Any]]:
+    """The wrong problems to which the model gives the true answer the lowest probability, worst first."""
+    e = evaluation
+    wrong = np.flatnonzero(~e.correct)
+    chosen = wrong[np.argsort(e.p_true[wrong], kind="stable")[:count]]
+    answers = e.encoding.decode_answers(e.predicted[chosen])
+    return [
+        {
+            "problem": f"{e.a[i]}+{e.b[i]}",
+            "true": str(e.a[i] + e.b[i]),
+            "answer": answer,
+            "p_true": float(e.p_true[i]),
+            "p_answer": float(e.p_answer[i]),
+            "split": BUCKETS[e.bucket[i]] if e.bucket[i] >= 0 else None,
+            "carry_chain": int(e.carry_chain[i]),
+        }
+        for i, answer in zip(chosen.tolist(), answers, strict=True)
+    ]

@@ -1,0 +1,47 @@
+"""The ``demo`` command: the web demo of :mod:`lit_addition.app` around a checkpoint.
+
+::
+
+    python -m lit_addition demo --ckpt_path CKPT [--host 127.0.0.1] [--port 7860]
+
+The page and its ``answer`` endpoint are built by the same code that ``export`` ships as ``app.py``; here the model
+is the checkpoint's :meth:`AdditionModel.logits`, and its test-split accuracy is measured at start-up on the split
+regenerated from the checkpoint. Gradio is the optional extra ``demo``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from types import ModuleType
+
+from lit_addition.checkpoint import data_hparams, load_model, read_checkpoint
+from lit_addition.errors import InputError
+from lit_addition.export import evaluate_test_split
+from lit_addition.model_card import model_facts
+
+
+def _app() -> ModuleType:
+    """:mod:`lit_addition.app`, which needs Gradio."""
+    try:
+        from lit_addition import app
+    except ImportError as error:
+        if error.name is None or error.name.split(".")[0] != "gradio":
+            raise
+        raise InputError("the demo needs gradio, not installed here: pip install 'lit-addition[demo]'") from None
+    return app
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Serve a checkpoint as a web demo: a page to try problems on, and an `answer` API endpoint."
+    parser.add_argument("--ckpt_path", required=True, help="checkpoint written by `fit`")
+    _app().add_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> None:
+    app = _app()
+    checkpoint = read_checkpoint(args.ckpt_path)
+    model = load_model(args.ckpt_path)
+    result = evaluate_test_split(model.logits, model, data_hparams(checkpoint))
+    facts = model_facts(model, result, Path(args.ckpt_path).name)
+    app.serve(app.build_app(model.encoding, model.logits, facts), args.host, args.port)

@@ -1,0 +1,193 @@
+"""``analyze``: every figure of the report recomputed directly, problem by problem, from the model's own answers; the
+error map read back pixel by pixel; sampled spaces; the report without matplotlib; bad input."""
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from lit_addition import AdditionDataModule, AdditionModel
+from lit_addition.analysis import BUCKETS, longest_carry_chain, problems_to_ask, split_problems
+from lit_addition.analyze import analyze
+from lit_addition.checkpoint import load_model
+from lit_addition.cli import main
+from lit_addition.plots import EMPTY, RIGHT, WRONG
+
+
+def carries_by_hand(a: int, b: int) -> int:
+    """The longest run of consecutive carries, adding the decimal strings column by column."""
+    longest = run = carry = 0
+    for x, y in zip(str(a).zfill(9)[::-1], str(b).zfill(9)[::-1], strict=True):
+        carry = int(int(x) + int(y) + carry >= 10)
+        run = run + 1 if carry else 0
+        longest = max(longest, run)
+    return longest
+
+
+@pytest.fixture(scope="module")
+def analyzed(checkpoint_path, trained_data, tmp_path_factory):
+    """The report of the session's 2-digit model, and every problem as asked with the model's own answer to it."""
+    output = tmp_path_factory.mktemp("analysis")
+    report = analyze(checkpoint_path, output)
+    a, b, bucket, whole_space = problems_to_ask(2, split_problems(trained_data), samples=1, seed=0)
+    answers = load_model(checkpoint_path).answer([f"{x}+{y}" for x, y in zip(a, b, strict=True)])
+    right = np.array([answer == str(x + y) for answer, x, y in zip(answers, a, b, strict=True)])
+    return report, output, a, b, bucket, right
+
+
+def test_carry_chains_match_addition_by_hand():
+    assert longest_carry_chain(np.array([999, 535, 55, 19, 0, 909]), np.array([1, 61, 45, 1, 0, 91]), 3).tolist() == [
+        3, 0, 2, 1, 0, 3,
+    ]  # fmt: skip
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 10**5, 2_000), rng.integers(0, 10**5, 2_000)
+    assert longest_carry_chain(a, b, 5).tolist() == [carries_by_hand(x, y) for x, y in zip(a, b, strict=True)]
+
+
+def test_every_problem_is_asked_once_and_split_problems_as_they_were_drawn(analyzed, trained_data):
+    _, _, a, b, bucket, _ = analyzed
+    pairs = Counter(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))
+    assert len(pairs) == 5_050 and set(pairs.values()) == {1}
+    assert all(x <= y < 100 for x, y in pairs)
+    data = AdditionDataModule(**trained_data)
+    data.setup()
+    drawn = {problem: split for split in ("train", "val", "test") for problem in data.problems(split)}
+    asked = dict(zip(zip(a.tolist(), b.tolist(), strict=True), (BUCKETS[i] for i in bucket), strict=True))
+    assert {problem: asked[problem] for problem in drawn} == drawn  # in the drawn order, in the drawn split
+    assert Counter(asked.values())["never"] == 5_050 - len(drawn)
+
+
+def test_report_figures_equal_a_direct_computation_over_all_5050_problems(analyzed, checkpoint_path):
+    report, output, a, b, bucket, right = analyzed
+    assert json.loads((output / "report.json").read_text()) == report
+    assert report["checkpoint"] == str(checkpoint_path)
+    assert (report["problems"], report["space"], report["whole_space"]) == (5_050, 5_050, True)
+    assert report["accuracy"] == right.mean() and report["wrong"] == (~right).sum()
+    by_split = {row["split"]: row for row in report["by_split"]}
+    assert sum(row["problems"] for row in report["by_split"]) == 5_050
+    assert [by_split[name]["problems"] for name in BUCKETS] == [1_800, 200, 1_000, 2_050]
+    for index, name in enumerate(BUCKETS):
+        assert by_split[name]["accuracy"] == pytest.approx(right[bucket == index].mean(), abs=1e-12)
+        assert by_split[name]["wrong"] == (~right[bucket == index]).sum()
+    chains = np.array([carries_by_hand(x, y) for x, y in zip(a, b, strict=True)])
+    for row in report["by_carry_chain"]:
+        mine = chains == row["carry_chain"]
+        assert (row["problems"], row["wrong"]) == (mine.sum(), (~right[mine]).sum())
+        assert row["test"] == pytest.approx(right[mine & (bucket == BUCKETS.index("test"))].mean(), abs=1e-12)
+    lengths = sorted(zip((len(str(x)) for x in a), (len(str(y)) for y in b), strict=True))
+    digit_pairs = Counter(tuple(sorted(pair)) for pair in lengths)
+    assert {tuple(row["digits"]): row["problems"] for row in report["by_digit_counts"]} == digit_pairs
+    assert [row["place"] for row in report["by_position"]] == ["10^0", "10^1", "10^2"]
+
+
+def test_worst_problems_are_wrong_answers_with_the_least_probable_true_sum(analyzed, checkpoint_path):
+    report = analyzed[0]
+    worst = report["worst"]
+    assert len(worst) == min(20, report["wrong"])
+    assert [row["p_true"] for row in worst] == sorted(row["p_true"] for row in worst)
+    answers = load_model(checkpoint_path).answer([row["problem"] for row in worst])
+    for row, answer in zip(worst, answers, strict=True):
+        a, b = map(int, row["problem"].split("+"))
+        assert row["true"] == str(a + b) != row["answer"] == answer
+        assert row["p_true"] < row["p_answer"]
+    markdown = (analyzed[1] / "report.md").read_text()
+    assert f"| `{worst[0]['problem']}` | {worst[0]['true']} | {worst[0]['answer']} |" in markdown
+    assert "| never generated |" in markdown and "![error map](errors.png)" in markdown
+
+
+def test_error_map_has_one_pixel_per_problem(analyzed):
+    report, output, a, b, _, right = analyzed
+    where = report["error_map"]
+    assert (where["size"], where["numbers_per_pixel"]) == (100, 1)
+    image = np.round(imread(output / "errors.png")[..., :3] * 255).astype(np.uint8)
+    top, left, size = where["top"], where["left"], where["size"]
+    grid = image[top : top + size, left : left + size][::-1]  # row 0 at the bottom: smaller operand 0
+    expected = np.empty((100, 100, 3), dtype=np.uint8)
+    expected[:] = EMPTY
+    expected[np.minimum(a, b), np.maximum(a, b)] = np.where(right[:, None], RIGHT, WRONG)
+    assert np.array_equal(grid, expected)
+    assert (grid == WRONG).all(-1).sum() == report["wrong"] > 0
+    assert (output / "carry.png").stat().st_size > 0
+
+
+def test_a_large_space_is_sampled_uniformly_seeded_and_binned(tmp_path):
+    root = tmp_path / "trained"
+    trainer = L.Trainer(max_steps=1, logger=False, enable_progress_bar=False, enable_model_summary=False,
+                        default_root_dir=root)  # fmt: skip
+    trainer.fit(AdditionModel(digits=4), AdditionDataModule(digits=4, num_samples=200, test_samples=50))
+    (checkpoint,) = root.rglob("*.ckpt")
+    report = analyze(checkpoint, tmp_path / "out", samples=3_000, seed=7)
+    assert (report["problems"], report["space"], report["whole_space"]) == (3_000, 50_005_000, False)
+    assert sum(row["problems"] for row in report["by_split"]) == 3_000
+    assert report["error_map"]["numbers_per_pixel"] == 10
+    data = split_problems({"digits": 4, "num_samples": 200, "test_samples": 50})
+    a, b, _, _ = problems_to_ask(4, data, samples=3_000, seed=7)
+    again, _, _, _ = problems_to_ask(4, data, samples=3_000, seed=7)
+    other, _, _, _ = problems_to_ask(4, data, samples=3_000, seed=8)
+    assert np.array_equal(a, again) and not np.array_equal(a, other)
+    assert len(set(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))) == 3_000
+    # Uniform over pairs: the larger operand's mean is 2/3 of the range, the smaller's 1/3.
+    assert np.maximum(a, b).mean() == pytest.approx(6_667, rel=0.03)
+    assert np.minimum(a, b).mean() == pytest.approx(3_333, rel=0.06)
+
+
+# None in sys.modules makes `import matplotlib` fail as if it were not installed. (It is set after lit_addition is
+# imported, because torchmetrics, finding matplotlib's package metadata, imports it up front.)
+WITHOUT_MATPLOTLIB = """
+import sys
+from lit_addition.cli import main
+sys.modules["matplotlib"] = None
+main(sys.argv[1:])
+"""
+
+
+def test_without_matplotlib_the_tables_are_written_and_one_line_says_how_to_get_the_plots(checkpoint_path, tmp_path):
+    output = tmp_path / "report"
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_MATPLOTLIB, "analyze", "--ckpt_path", str(checkpoint_path), "--output",
+         str(output)], capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in output.iterdir()) == ["report.json", "report.md"]
+    assert json.loads((output / "report.json").read_text())["plots"] is None
+    hint = "the plots need matplotlib: pip install 'lit-addition[plot]'"
+    assert f"Not drawn: {hint}." in (output / "report.md").read_text()
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Every problem of the 2-digit space (5,050 problems")
+    assert lines[-1] == f"no errors.png or carry.png: {hint}"
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]  # nothing written to the current directory
+
+
+def run_main(args: list[str], capsys) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exit:
+        main(args)
+    return exit.value.code, capsys.readouterr().err
+
+
+def test_bad_input_gets_the_same_one_line_errors_as_answer(checkpoint_path, tmp_path, capsys):
+    (tmp_path / "broken.ckpt").write_bytes(Path(checkpoint_path).read_bytes()[:5_000])
+    (tmp_path / "a_file").write_text("")
+    for checkpoint in ("missing.ckpt", "broken.ckpt"):
+        ckpt = str(tmp_path / checkpoint)
+        analyzed = run_main(["analyze", "--ckpt_path", ckpt, "--output", str(tmp_path / "out")], capsys)
+        answered = run_main(["answer", "--ckpt_path", ckpt, "1+1"], capsys)
+        assert analyzed == answered and analyzed[0] == 2 and analyzed[1].count("\n") == 1
+        assert analyzed[1].startswith(f"error: checkpoint {ckpt} ")
+    assert not (tmp_path / "out").exists()
+    ckpt = str(checkpoint_path)
+    assert run_main(["analyze", "--ckpt_path", ckpt, "--output", str(tmp_path / "a_file")], capsys) == (
+        2, f"error: --output {tmp_path / 'a_file'} is a file: give a folder (it is created if missing)\n",
+    )  # fmt: skip
+    inside_a_file = tmp_path / "a_file" / "report"
+    assert run_main(["analyze", "--ckpt_path", ckpt, "--output", str(inside_a_file)], capsys) == (
+        2, f"error: --output {inside_a_file} cannot be written (Not a directory): give a folder you can write to\n",
+    )  # fmt: skip
+    assert run_main(["analyze", "--ckpt_path", ckpt, "--output", str(tmp_path / "out"), "--samples", "0"], capsys) == (
+        2, "error: --samples must be at least 1, got 0\n",
+    )  # fmt: skip

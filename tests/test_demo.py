@@ -1,0 +1,142 @@
+"""The web demo: the page's pieces computed from the model, the ``answer`` endpoint of ``demo`` run as a real server
+and queried with gradio_client, bad problems answered with their one-line reason while the server keeps serving,
+SIGTERM, and the exported ``app.py`` serving the same answers in a process that cannot import lit_addition."""
+
+import json
+import socket
+import subprocess
+import sys
+
+import httpx
+import numpy as np
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+from processes import BLOCK_LIT_ADDITION, QUIET_GRADIO, serving
+
+from lit_addition.addition_onnx import problems_to_try
+from lit_addition.analysis import longest_carry_chain
+from lit_addition.app import RIGHT, WRONG, describe, explain
+from lit_addition.checkpoint import load_model
+from lit_addition.cli import main
+from lit_addition.encoding import Encoding, InputError
+
+GOOD = ["12+34", " 7 + 8 ", "99+1", "0+0", "53+6"]
+BAD = ["5*3", "123+4", "-5+3", "", "٣+1", "1+2+3", "<b>1</b>+2"]
+
+# The exported folder's app.py, run as a Hugging Face Space runs it, by a Python that cannot import lit_addition.
+EXPORTED_APP = (
+    BLOCK_LIT_ADDITION
+    + r"""
+import runpy
+folder = sys.argv[1]
+sys.path.insert(0, folder)
+sys.argv = ["app.py", *sys.argv[2:]]
+runpy.run_path(f"{folder}/app.py", run_name="__main__")
+"""
+)
+
+
+def reason(encoding: Encoding, problem: str) -> str:
+    """The one-line reason why ``answer`` refuses a problem."""
+    with pytest.raises(InputError) as error:
+        encoding.parse(problem)
+    return str(error.value)
+
+
+def client(url: str) -> Client:
+    return Client(url, verbose=False, analytics_enabled=False, download_files=False)
+
+
+def test_the_problems_to_try_parse_and_include_the_longest_carry_chain():
+    for digits in (1, 2, 3, 5):
+        encoding = Encoding(digits)
+        a, b = np.array([encoding.parse(problem) for problem in problems_to_try(digits)]).T
+        assert longest_carry_chain(a, b, digits).max() == digits
+    assert problems_to_try(3)[:2] == ["535+61", "999+1"]
+
+
+def test_explain_shows_the_models_answer_the_truth_and_each_characters_confidence(checkpoint_path):
+    model = load_model(checkpoint_path)
+    for problem in GOOD:
+        answer, truth, verdict, rows = explain(model.encoding, model.logits, problem)
+        a, b = model.encoding.parse(problem)
+        assert (answer, truth) == (model.answer([problem])[0], str(a + b))
+        assert verdict == (RIGHT if answer == truth else WRONG)
+        assert [row[1] for row in rows] == ["10^2", "10^1", "10^0"]  # most significant first
+        assert "".join(row[0] for row in rows if row[0] != "(none)") == answer
+        logits = model.logits(model.encoding.encode_questions(np.array([a]), np.array([b])))[0]
+        top = np.exp(logits.max(-1)) / np.exp(logits).sum(-1)
+        assert [row[2] for row in rows] == [f"{p:.1%}" for p in top[::-1]]
+    with pytest.raises(InputError, match="'5\\*3': '\\*' is not allowed"):
+        explain(model.encoding, model.logits, "5*3")
+
+
+def test_facts_line():
+    facts = {"digits": 3, "parameters": 206_348, "test_seq_acc": 0.99944, "test_problems": 5_000, "source": "a.ckpt"}
+    assert describe(facts) == (
+        "**3-digit model** · 206,348 parameters · test split: 99.94% exact on 5,000 held-out problems · from `a.ckpt`"
+    )
+    assert "test-split accuracy not measured" in describe({**facts, "test_seq_acc": None})
+
+
+def test_demo_answers_by_api_refuses_bad_problems_keeps_serving_and_stops_on_sigterm(checkpoint_path, tmp_path):
+    model = load_model(checkpoint_path)
+    command = [sys.executable, "-m", "lit_addition", "demo", "--ckpt_path", str(checkpoint_path)]
+    with serving(command, cwd=tmp_path) as server:
+        assert server.url.startswith("http://127.0.0.1:")  # loopback unless --host says otherwise
+        demo = client(server.url)
+        assert [demo.predict(problem, api_name="/answer") for problem in GOOD] == model.answer(GOOD)
+        for problem in BAD:
+            with pytest.raises(AppError) as error:
+                demo.predict(problem, api_name="/answer")
+            assert str(error.value) == reason(model.encoding, problem)
+        assert demo.predict("99+1", api_name="/answer") == model.answer(["99+1"])[0]  # still serving
+        page = httpx.get(server.url, timeout=30)
+        assert page.status_code == 200 and "lit_addition: 2-digit addition" in page.text
+        assert server.stop() == 0
+    assert server.lines[-1] == "demo stopped"
+    assert not any("Traceback" in line for line in server.lines)
+    assert list(tmp_path.iterdir()) == []  # nothing written to the current directory
+
+
+def test_exported_app_serves_the_same_answers_without_lit_addition(exported, checkpoint_path, tmp_path):
+    model = load_model(checkpoint_path)
+    facts = json.loads((exported / "facts.json").read_text())
+    command = [sys.executable, "-I", "-B", "-c", EXPORTED_APP, str(exported)]
+    with serving(command, cwd=tmp_path) as server:
+        demo = client(server.url)
+        assert [demo.predict(problem, api_name="/answer") for problem in GOOD] == model.answer(GOOD)
+        with pytest.raises(AppError) as error:
+            demo.predict("123+4", api_name="/answer")
+        assert str(error.value) == reason(model.encoding, "123+4")
+        config = httpx.get(server.url + "config", timeout=30).json()
+        shown = next(c["props"]["value"] for c in config["components"] if c["props"].get("elem_id") == "facts")
+        assert describe(facts) in shown
+        assert server.stop() == 0
+
+
+def test_bad_input_gets_one_line(checkpoint_path, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["demo", "--ckpt_path", str(tmp_path / "missing.ckpt")])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.startswith(f"error: checkpoint {tmp_path / 'missing.ckpt'} does not exist: pass")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exit:
+            main(["demo", "--ckpt_path", str(checkpoint_path), "--port", str(port)])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: cannot serve on 127.0.0.1:{port} (Cannot find empty port in range: {port}-{port}): pick another "
+        "--port, or --host\n"
+    )
+    without_gradio = "import sys\nsys.modules['gradio'] = None\nfrom lit_addition.cli import main\nmain(sys.argv[1:])"
+    result = subprocess.run(
+        [sys.executable, "-c", without_gradio, "demo", "--ckpt_path", str(checkpoint_path)],
+        capture_output=True, text=True, env=QUIET_GRADIO,
+    )  # fmt: skip
+    assert (result.returncode, result.stderr) == (
+        2, "error: the demo needs gradio, not installed here: pip install 'lit-addition[demo]'\n",
+    )  # fmt: skip
