@@ -44,7 +44,8 @@ from lit_addition.checkpoint import data_hparams, load_model, read_checkpoint
 from lit_addition.data import AdditionDataModule
 from lit_addition.encoding import ANSWER_BATCH_SIZE, InputError, Predict
 from lit_addition.folders import output_folder, refuse_file
-from lit_addition.model import AdditionModel, accuracy_metrics
+from lit_addition.metrics import AnswerAccuracy
+from lit_addition.model import AdditionModel
 from lit_addition.model_card import TestResult, model_card, model_facts
 
 CARD_FILE = "MODEL_CARD.md"
@@ -101,7 +102,7 @@ def evaluate_test_split(exported: Predict, model: AdditionModel, data_hparams: d
     data.setup("test")
     test = data.dataset("test")
     predicted = _argmax_ids(exported, test.questions.numpy())
-    scores = accuracy_metrics("")(predicted, test.answers)
+    scores = AnswerAccuracy(predicted.shape[1])(predicted, test.answers)
     agreement = (predicted == _argmax_ids(model.logits, test.questions.numpy())).all(-1).float().mean()
     return TestResult(len(test), scores["seq_acc"].item(), scores["char_acc"].item(), agreement.item())
 

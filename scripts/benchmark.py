@@ -5,7 +5,8 @@
 
 1. data: generating each shipped config's problems (``setup()``) against the reference's Python loop;
 2. overhead: seconds per epoch of the real Lightning fit (metrics, logging, checkpoints and progress bar on) against
-   a bare PyTorch loop of the same model, data, optimiser and schedule, validation included in both;
+   a bare PyTorch loop of the same model, data, optimiser and schedule, validation included in both; a Lightning fit
+   with every optional feature off shows how much of the difference is Lightning's own loop;
 3. time to accuracy: the 3-digit config and the reference's recipe, trained by the CLI in a fresh process, until
    99% exact validation accuracy;
 4. inference: problems answered per second by the validation path at a large batch;
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import yaml
-from lightning.pytorch import Callback, Trainer
+from lightning.pytorch import Callback, LightningModule, Trainer
 from report import machine_description, write_report
 from timing import ROOT, train_config
 
@@ -73,31 +74,79 @@ def data_generation(configs: list[str], reference: str, reference_cap: int | Non
     return {"configs": rows, "reference_loop": loop, "speedup": ours["problems_per_s"] / loop["problems_per_s"]}
 
 
+def optimiser_and_schedule(net: torch.nn.Module, hparams: dict, total_steps: int) -> tuple:
+    """The model's own recipe (fused AdamW, one-cycle schedule stepped per batch), for the loops written here."""
+    optimizer = torch.optim.AdamW(
+        net.parameters(), lr=hparams["learning_rate"], weight_decay=hparams["weight_decay"], fused=True
+    )
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, hparams["learning_rate"], total_steps=total_steps, pct_start=hparams["warmup_fraction"]
+    )
+    return optimizer, scheduler
+
+
+def loss_of(net: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    questions, answers = batch
+    return F.cross_entropy(net(questions).transpose(1, 2), answers)
+
+
+def exact_answers(net: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    questions, answers = batch
+    return (net(questions).argmax(-1) == answers).all(-1).sum()
+
+
 def bare_fit(data: AdditionDataModule, hparams: dict, epochs: int) -> float:
     """The same network, optimiser and schedule as the Lightning fit, in a plain loop; seconds per epoch."""
     torch.manual_seed(0)
     net = AdditionModel(**hparams).net
-    questions, answers = data.dataset("train").questions, data.dataset("train").answers
-    val_questions, val_answers = data.dataset("val").questions, data.dataset("val").answers
-    batches = -(-len(questions) // data.hparams.batch_size)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=hparams["learning_rate"], weight_decay=hparams["weight_decay"])
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, hparams["learning_rate"], total_steps=epochs * batches, pct_start=hparams["warmup_fraction"]
-    )
+    train, val = data.dataset("train"), data.dataset("val")
+    batches = -(-len(train) // data.hparams.batch_size)
+    optimizer, scheduler = optimiser_and_schedule(net, hparams, epochs * batches)
     start = time.perf_counter()
     for _ in range(epochs):
         net.train()
-        for index in torch.randperm(len(questions)).split(data.hparams.batch_size):
-            loss = F.cross_entropy(net(questions[index]).transpose(1, 2), answers[index])
+        for index in torch.randperm(len(train)).split(data.hparams.batch_size):
+            loss = loss_of(net, train[index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
         net.eval()
         with torch.inference_mode():
-            for index in torch.arange(len(val_questions)).split(data.hparams.eval_batch_size):
-                (net(val_questions[index]).argmax(-1) == val_answers[index]).all(-1).sum()
+            for index in torch.arange(len(val)).split(data.hparams.eval_batch_size):
+                exact_answers(net, val[index])
     return (time.perf_counter() - start) / epochs
+
+
+class PlainModule(LightningModule):
+    """Lightning's floor: the bare loop's network, loss, optimiser and validation, with no metrics or logging."""
+
+    def __init__(self, hparams: dict) -> None:
+        super().__init__()
+        self.recipe = hparams
+        self.net = AdditionModel(**hparams).net
+
+    def training_step(self, batch, batch_idx):
+        return loss_of(self.net, batch)
+
+    def validation_step(self, batch, batch_idx):
+        exact_answers(self.net, batch)
+
+    def configure_optimizers(self):
+        optimizer, scheduler = optimiser_and_schedule(self.net, self.recipe, self.trainer.estimated_stepping_batches)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def plain_lightning_fit(data: AdditionDataModule, hparams: dict, epochs: int) -> float:
+    """A Lightning fit of :class:`PlainModule` on the same data module, with every optional feature off."""
+    torch.manual_seed(0)
+    clock = FitClock()
+    trainer = Trainer(
+        max_epochs=epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, num_sanity_val_steps=0, callbacks=[clock],
+    )  # fmt: skip
+    trainer.fit(PlainModule(hparams), datamodule=data)
+    return clock.seconds / epochs
 
 
 class FitClock(Callback):
@@ -128,16 +177,18 @@ def overhead(config: str, batch_sizes: list[int], epochs: int, repeats: int) -> 
         cli = build_cli(["--config", config, f"--data.batch_size={batch_size}", "--trainer.logger=false"], run=False)
         cli.datamodule.setup()
         hparams = {k: v for k, v in cli.model.hparams.items() if not k.startswith("_")}
-        bare, lightning = [], []
+        bare, plain, lightning = [], [], []
         with tempfile.TemporaryDirectory() as log_dir:
-            for _ in range(repeats):  # interleaved, so a change in machine load hits both alike
+            for _ in range(repeats):  # interleaved, so a change in machine load hits all three alike
                 bare.append(bare_fit(cli.datamodule, hparams, epochs))
+                plain.append(plain_lightning_fit(cli.datamodule, hparams, epochs))
                 lightning.append(lightning_fit(config, batch_size, epochs, log_dir))
         train = len(cli.datamodule.dataset("train"))
         rows.append(
-            {"batch_size": batch_size, "bare_s_per_epoch": min(bare), "lightning_s_per_epoch": min(lightning),
-             "bare_samples_per_s": train / min(bare), "lightning_samples_per_s": train / min(lightning),
-             "ratio": min(lightning) / min(bare), "bare_all": bare, "lightning_all": lightning}
+            {"batch_size": batch_size, "bare_s_per_epoch": min(bare), "plain_lightning_s_per_epoch": min(plain),
+             "lightning_s_per_epoch": min(lightning), "bare_samples_per_s": train / min(bare),
+             "lightning_samples_per_s": train / min(lightning), "ratio": min(lightning) / min(bare),
+             "plain_ratio": min(plain) / min(bare), "bare_all": bare, "plain_all": plain, "lightning_all": lightning}
         )  # fmt: skip
     return rows
 

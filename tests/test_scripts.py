@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -52,3 +54,14 @@ def test_results_table_rows_merge_by_config(tmp_path):
     table = (tmp_path / "results.md").read_text()
     assert "| 5digit | 8 | 3 (100 s) | 5 (200 s) | 99.90% | 30 | earlier CPU, 2 cores, 2026-11-24 |" in table
     assert "| 2digit `--trainer.max_epochs=2` | 2 |" in table
+
+
+@pytest.mark.slow  # torch.compile takes most of a minute to compile even for a few steps
+def test_ablations_quick_compares_every_change(tmp_path):
+    run_script("ablations.py", "--quick", "--output", str(tmp_path))
+    results = json.loads((tmp_path / "ablations.json").read_text())
+    changes = [row["change"] for row in results["rows"]]
+    assert changes[:3] == ["fused AdamW", "torch.compile", "bf16 autocast"] and len(changes) == 6
+    for row in results["rows"]:
+        assert row["ratio"] == row["candidate_ms"] / row["baseline_ms"] and row["baseline_ms"] > 0
+    assert "| fused AdamW |" in (tmp_path / "ablations.md").read_text()
