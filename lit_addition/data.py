@@ -3,7 +3,8 @@
 ``num_samples`` problems are the reference's data set (its ``TRAINING_SIZE``), of which ``val_fraction`` is held
 out for validation, as the reference does. ``test_samples`` more problems form a test split that neither training
 nor model selection ever sees. All three come from one draw of unique problems, so no problem, and no problem with
-its operands swapped, is in two splits.
+its operands swapped, is in two splits. That is also why ``both_orders`` may train on each training problem as
+``a+b`` and as ``b+a`` without leaking anything: the swapped problem is the same training problem.
 
 Generation runs in ``setup()``, from this module's own ``seed``, so every DDP rank builds the identical split
 whatever the global seed. The training order comes from the same ``seed`` and the epoch number alone, and each rank
@@ -65,6 +66,10 @@ class AdditionDataModule(LightningDataModule):
         test_samples: further problems held out for ``test``, disjoint from both.
         reverse: feed the question backwards, as the reference does.
         reverse_answer: write the answer least significant digit first (decoding undoes it).
+        both_orders: train on every training problem in both orders, ``a+b`` and ``b+a``, which nearly doubles
+            the training epoch; validation and test keep the order each problem was drawn in. It matters where data is
+            scarce: in the 2-digit space, problems with a one-digit operand are few, and seeing each both ways is
+            what lets the model answer the unseen ones.
         batch_size: training batch size per device (per data-parallel rank). One optimizer step sees
             ``batch_size * devices * num_nodes * accumulate_grad_batches`` problems, printed and logged at the start
             of ``fit`` as ``global_batch_size``.
@@ -84,6 +89,7 @@ class AdditionDataModule(LightningDataModule):
         test_samples: int = 5_000,
         reverse: bool = True,
         reverse_answer: bool = True,
+        both_orders: bool = False,
         batch_size: int = 192,
         eval_batch_size: int = 2048,
         seed: int = 1234,
@@ -125,9 +131,13 @@ class AdditionDataModule(LightningDataModule):
         train_end = hp.num_samples - self.val_count
         bounds = {"train": (0, train_end), "val": (train_end, hp.num_samples), "test": (hp.num_samples, len(a))}
         for split, (start, end) in bounds.items():
-            self._operands[split] = (a[start:end], b[start:end])
-            questions = self.encoding.encode_questions(a[start:end], b[start:end])
-            answers = self.encoding.encode_answers(a[start:end], b[start:end])
+            first, second = a[start:end], b[start:end]
+            self._operands[split] = (first, second)
+            if split == "train" and hp.both_orders:
+                swapped = first != second  # 7+7 reads the same both ways: once is enough
+                first, second = np.concatenate([first, second[swapped]]), np.concatenate([second, first[swapped]])
+            questions = self.encoding.encode_questions(first, second)
+            answers = self.encoding.encode_answers(first, second)
             self._datasets[split] = ProblemTensors(torch.from_numpy(questions), torch.from_numpy(answers))
 
     @property
@@ -143,7 +153,7 @@ class AdditionDataModule(LightningDataModule):
         return list(zip(a.tolist(), b.tolist(), strict=True))
 
     def dataset(self, split: Split) -> ProblemTensors:
-        """The token-id tensors of one split."""
+        """The token-id tensors of one split; with ``both_orders``, the training problems and then each one swapped."""
         return self._split(split, self._datasets)
 
     def _split(self, split: Split, table: dict):

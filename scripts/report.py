@@ -92,6 +92,17 @@ def write_report(results: dict, path: Path) -> None:
     if at_32 and not results["quick"]:
         lines += ["", f"Target, at most 1.05x at batch 32 on CPU: {at_32['ratio']:.3f}x, "
                   f"{_verdict(at_32['ratio'] <= 1.05)}."]  # fmt: skip
+        if at_32["ratio"] > 1.05:
+            steps = -(-round(at_32["bare_samples_per_s"] * at_32["bare_s_per_epoch"]) // 32)  # training problems
+            per_epoch = ("bare_s_per_epoch", "plain_lightning_s_per_epoch", "lightning_s_per_epoch")
+            bare, floor, real = (1e3 * at_32[key] / steps for key in per_epoch)  # ms per step, validation included
+            lines += ["", f"What limits it: at batch 32 an epoch is about {steps:,} steps, and a whole bare step "
+                      f"(forward, backward, fused AdamW) costs {bare:.2f} ms here. Lightning's own loop (hooks, "
+                      f"closure, progress tracking) adds {floor - bare:.2f} ms per step even with every feature off, "
+                      f"so its floor alone is {at_32['plain_ratio']:.2f}x; metrics, logging, checkpointing and the "
+                      f"progress bar add {real - floor:.2f} ms more. The 1.05x target assumed a bare step several "
+                      "times dearer (the issue's bare loop took about 9.5 s an epoch); `scripts/ablations.py` "
+                      "measures what each of our cuts to the per-step cost bought."]  # fmt: skip
 
     lines += ["", "## 3. Time to 99% exact answers", "",
               "Each recipe trained by the CLI in a fresh process. Training seconds exclude validation and start-up; "

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from lightning.pytorch.callbacks import ProgressBar, RichProgressBar, TQDMProgressBar
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lit_addition.cli import build_cli
@@ -76,3 +77,27 @@ def test_checkpoint_of_other_digits_is_refused_with_one_line(tmp_path):
     assert "Traceback" not in result.stderr
     expected = "error: the checkpoint does not match the config: it was trained with digits=2 (config has 3)"
     assert expected in result.stderr
+
+
+def test_checkpointing_switched_off_drops_both_checkpoint_sections(tmp_path):
+    cli = build_cli(
+        [*TINY, "--trainer.enable_checkpointing=false", f"--trainer.default_root_dir={tmp_path}"], run=False
+    )
+    assert cli.trainer.checkpoint_callbacks == []
+    kept = build_cli([*TINY, f"--trainer.default_root_dir={tmp_path}"], run=False).trainer.checkpoint_callbacks
+    assert [c.monitor for c in kept] == ["val/seq_acc", None]  # the best by val/seq_acc, and last.ckpt
+
+
+def test_progress_bar_section_redraws_every_20_steps_and_gives_way(tmp_path):
+    root = f"--trainer.default_root_dir={tmp_path}"
+    bar = build_cli([*TINY, root], run=False).trainer.progress_bar_callback
+    assert isinstance(bar, TQDMProgressBar) and bar.refresh_rate == 20
+    assert (
+        build_cli([*TINY, root, "--progress_bar.refresh_rate=1"], run=False).trainer.progress_bar_callback.refresh_rate
+        == 1
+    )
+    assert (
+        build_cli([*TINY, root, "--trainer.enable_progress_bar=false"], run=False).trainer.progress_bar_callback is None
+    )
+    own = build_cli([*TINY, root, "--trainer.callbacks=RichProgressBar"], run=False).trainer
+    assert [type(c) for c in own.callbacks if isinstance(c, ProgressBar)] == [RichProgressBar]

@@ -32,6 +32,21 @@ def test_tensors_spell_the_listed_problems(small_data):
         assert answers == [str(a + b) for a, b in problems]
 
 
+def test_both_orders_trains_on_each_training_problem_swapped_too_and_leaves_the_rest_alone(small_data):
+    data = AdditionDataModule(**{**small_data.hparams, "both_orders": True})
+    data.setup()
+    problems = data.problems("train")
+    assert problems == small_data.problems("train")  # the same draw and split
+    swapped = [(b, a) for a, b in problems if a != b]
+    questions = data.encoding.decode_questions(data.dataset("train").questions.numpy())
+    assert questions == [f"{a}+{b}" for a, b in problems + swapped]
+    assert data.encoding.decode_answers(data.dataset("train").answers.numpy()) == [
+        str(a + b) for a, b in problems + swapped
+    ]
+    for split in ("val", "test"):
+        assert torch.equal(data.dataset(split).questions, small_data.dataset(split).questions)
+
+
 def test_same_seed_same_split_other_seed_other_split():
     def splits(seed):
         data = AdditionDataModule(digits=3, num_samples=3_000, test_samples=300, seed=seed)

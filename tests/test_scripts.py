@@ -61,7 +61,7 @@ def test_ablations_quick_compares_every_change(tmp_path):
     run_script("ablations.py", "--quick", "--output", str(tmp_path))
     results = json.loads((tmp_path / "ablations.json").read_text())
     changes = [row["change"] for row in results["rows"]]
-    assert changes[:3] == ["fused AdamW", "torch.compile", "bf16 autocast"] and len(changes) == 6
+    assert changes[:3] == ["fused AdamW", "torch.compile", "bf16 autocast"] and len(changes) == 7
     for row in results["rows"]:
         assert row["ratio"] == row["candidate_ms"] / row["baseline_ms"] and row["baseline_ms"] > 0
     assert "| fused AdamW |" in (tmp_path / "ablations.md").read_text()
