@@ -37,7 +37,7 @@ from lit_addition.model import AdditionModel
 from lit_addition.prediction import PredictionWriter
 
 LOG_DIR = "logs"
-# A step of the 3-digit model takes a millisecond or two; redrawing the bar after every one cost 5-8% of a CPU epoch
+# A step of the 3-digit model takes a millisecond or two; redrawing the bar after every one cost 5-7% of a CPU step
 # at batch 32 (scripts/ablations.py).
 PROGRESS_BAR_REFRESH_STEPS = 20
 SHARED_DATA_ARGUMENTS = ("digits", "reverse", "reverse_answer")
