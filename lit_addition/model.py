@@ -8,7 +8,7 @@ the accuracy at each answer position, ``val/pos_acc/0`` to ``val/pos_acc/<digits
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -27,6 +27,25 @@ from lit_addition.network import AdditionLSTM
 STRUCTURAL_HPARAMS = ("digits", "reverse", "reverse_answer", "hidden_size", "num_layers")
 # Checkpoint entry holding the running training accuracies of an unfinished epoch, summed over ranks.
 _TRAIN_METRIC_STATES = "train_metric_states"
+
+
+def optimizer_and_schedule(
+    parameters: Iterable[torch.nn.Parameter], hparams: Mapping[str, Any], total_steps: float | None, fused: bool
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
+    """The training recipe: AdamW and, for ``lr_schedule="onecycle"``, a one-cycle schedule over ``total_steps``
+    steps, to be stepped after every batch (``None`` for a constant rate). ``fused`` picks the kernel that updates
+    every parameter in one call, a few percent off each step on CPU and CUDA."""
+    optimizer = torch.optim.AdamW(
+        parameters, lr=hparams["learning_rate"], weight_decay=hparams["weight_decay"], fused=fused
+    )
+    if hparams["lr_schedule"] == "constant":
+        return optimizer, None
+    if total_steps is None or total_steps == float("inf"):
+        raise InputError("lr_schedule=onecycle needs a finite run: set trainer.max_epochs or trainer.max_steps")
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=hparams["learning_rate"], total_steps=int(total_steps), pct_start=hparams["warmup_fraction"]
+    )
+    return optimizer, scheduler
 
 
 class AdditionModel(LightningModule):
@@ -97,8 +116,8 @@ class AdditionModel(LightningModule):
         return loss
 
     def _logs_this_step(self) -> bool:
-        every = self.trainer.log_every_n_steps
-        return every > 0 and (self.trainer.global_step + 1) % every == 0
+        # Lightning's own test for whether its logger writes after this step (log_every_n_steps, the last step).
+        return self.trainer._logger_connector.should_update_logs
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._shared_step(batch, "val")
@@ -148,18 +167,13 @@ class AdditionModel(LightningModule):
             self.log(f"{stage}/{name}", value, prog_bar=name in prog_bar, sync_dist=True, reduce_fx="max")
 
     def configure_optimizers(self) -> Any:
-        hp = self.hparams
-        # The fused kernel updates every parameter in one call: a few percent off each step on CPU and CUDA.
-        fused = self.device.type in ("cpu", "cuda")
-        optimizer = torch.optim.AdamW(self.parameters(), lr=hp.learning_rate, weight_decay=hp.weight_decay, fused=fused)
-        if hp.lr_schedule == "constant":
-            return optimizer
-        total_steps = self.trainer.estimated_stepping_batches
-        if total_steps == float("inf"):
-            raise InputError("lr_schedule=onecycle needs a finite run: set trainer.max_epochs or trainer.max_steps")
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=hp.learning_rate, total_steps=int(total_steps), pct_start=hp.warmup_fraction
+        onecycle = self.hparams.lr_schedule == "onecycle"
+        total_steps = self.trainer.estimated_stepping_batches if onecycle else None
+        optimizer, scheduler = optimizer_and_schedule(
+            self.parameters(), self.hparams, total_steps, fused=self.device.type in ("cpu", "cuda")
         )
+        if scheduler is None:
+            return optimizer
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def on_train_start(self) -> None:

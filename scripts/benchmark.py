@@ -36,6 +36,7 @@ from lit_addition import AdditionDataModule, AdditionModel
 from lit_addition.analysis import evaluate, summary
 from lit_addition.cli import build_cli
 from lit_addition.data import ProblemTensors, _already_batched
+from lit_addition.model import optimizer_and_schedule
 from lit_addition.plots import carry_plot, error_map
 from lit_addition.problems import count_problems, reference_loop, sample_problems
 
@@ -74,17 +75,6 @@ def data_generation(configs: list[str], reference: str, reference_cap: int | Non
     return {"configs": rows, "reference_loop": loop, "speedup": ours["problems_per_s"] / loop["problems_per_s"]}
 
 
-def optimiser_and_schedule(net: torch.nn.Module, hparams: dict, total_steps: int) -> tuple:
-    """The model's own recipe (fused AdamW, one-cycle schedule stepped per batch), for the loops written here."""
-    optimizer = torch.optim.AdamW(
-        net.parameters(), lr=hparams["learning_rate"], weight_decay=hparams["weight_decay"], fused=True
-    )
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, hparams["learning_rate"], total_steps=total_steps, pct_start=hparams["warmup_fraction"]
-    )
-    return optimizer, scheduler
-
-
 def loss_of(net: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
     questions, answers = batch
     return F.cross_entropy(net(questions).transpose(1, 2), answers)
@@ -101,7 +91,7 @@ def bare_fit(data: AdditionDataModule, hparams: dict, epochs: int) -> float:
     net = AdditionModel(**hparams).net
     train, val = data.dataset("train"), data.dataset("val")
     batches = -(-len(train) // data.hparams.batch_size)
-    optimizer, scheduler = optimiser_and_schedule(net, hparams, epochs * batches)
+    optimizer, scheduler = optimizer_and_schedule(net.parameters(), hparams, epochs * batches, fused=True)
     start = time.perf_counter()
     for _ in range(epochs):
         net.train()
@@ -133,7 +123,8 @@ class PlainModule(LightningModule):
         exact_answers(self.net, batch)
 
     def configure_optimizers(self):
-        optimizer, scheduler = optimiser_and_schedule(self.net, self.recipe, self.trainer.estimated_stepping_batches)
+        total_steps = self.trainer.estimated_stepping_batches
+        optimizer, scheduler = optimizer_and_schedule(self.net.parameters(), self.recipe, total_steps, fused=True)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
