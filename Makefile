@@ -11,7 +11,9 @@ TORCH ?= torch==2.13.0
 ARGS ?=
 BIN := $(VENV)/bin
 
-.PHONY: fit test lint
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: fit test lint chromium
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +25,21 @@ $(VENV)/.installed: pyproject.toml
 fit: $(VENV)/.installed
 	$(BIN)/python -m lit_addition fit --config configs/3digit.yaml $(ARGS)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed chromium
 	$(BIN)/python -m pytest -m "slow or not slow" $(ARGS)
+
+# The demo's browser test drives Debian's Chromium (Playwright's own browser download is not reachable here). As root
+# with apt, a missing Chromium is installed; otherwise one line says how to get it, and that one test skips.
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null && \
+	     DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null; then \
+	    echo "installed chromium for the demo's browser test"; \
+	  else \
+	    echo "note: $(CHROMIUM) is missing, so the demo's browser test will skip: sudo apt-get install chromium"; \
+	  fi; \
+	fi
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

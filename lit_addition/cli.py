@@ -6,8 +6,13 @@ file. What the data and the model share (``digits``, ``reverse``, ``reverse_answ
 ``checkpoint`` (the best by ``val/seq_acc``), ``last_checkpoint`` (``last.ckpt``, after every validation and on an
 interruption), ``progress_bar`` (Lightning's bar, redrawn every 20 steps) and ``samples`` (the reference's sample
 printout); ``--trainer.enable_checkpointing=false`` and ``--trainer.enable_progress_bar=false`` turn off the first
-three. The learning rate and a run summary for TensorBoard's HParams panel are logged whenever there is a logger.
-``predict`` writes its answers with :class:`PredictionWriter`.
+three. When standard output is not a terminal, the bar gives way to :class:`EpochLines`, one line per epoch. The
+learning rate and a run summary for TensorBoard's HParams panel are logged whenever there is a logger. ``predict``
+writes its answers with :class:`PredictionWriter`.
+
+Bad input ends in one line, ``error: ...``, and exit status 2: a flag or config value jsonargparse refuses
+(:class:`AdditionArgumentParser`), a trainer flag this machine cannot honour (checked by
+:func:`lit_addition.machine.check_trainer_flags` before the Trainer is built), and every :class:`InputError`.
 
 Commands that use a trained model rather than train one (``answer``, ``export``, ``analyze``, ``demo``) are not
 LightningCLI subcommands: :func:`main` sends them, by their first argument, to the plain-argparse commands registered
@@ -17,22 +22,27 @@ in :data:`COMMANDS`.
 from __future__ import annotations
 
 import argparse
+import ast
+import logging
 import os
+import re
 import sys
 import warnings
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple, NoReturn
 
 import torch
 from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, ProgressBar, TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning_utilities.core import rank_zero as rank_zero_module
 
 from lit_addition import analyze, answer, demo, export
-from lit_addition.callbacks import RunSummary, SamplePredictions
+from lit_addition.callbacks import EpochLines, RunSummary, SamplePredictions
 from lit_addition.checkpoint import read_checkpoint
 from lit_addition.data import AdditionDataModule
 from lit_addition.errors import InputError
+from lit_addition.machine import HeldLogs, check_trainer_flags, given_flags
 from lit_addition.model import AdditionModel
 from lit_addition.prediction import PredictionWriter
 
@@ -41,6 +51,10 @@ LOG_DIR = "logs"
 # at batch 32 (scripts/ablations.py).
 PROGRESS_BAR_REFRESH_STEPS = 20
 SHARED_DATA_ARGUMENTS = ("digits", "reverse", "reverse_answer")
+# Callbacks configured as sections of their own: the best checkpoint by val/seq_acc; last.ckpt, which has a callback
+# of its own because since Lightning 2.6 `checkpoint.save_last` refreshes it only when a best checkpoint is saved at
+# the same step; Lightning's live bar, redrawn every few steps (the same bar whether or not rich is installed).
+SECTIONS = {"checkpoint": ModelCheckpoint, "last_checkpoint": ModelCheckpoint, "progress_bar": TQDMProgressBar}
 
 
 def _resolved_by_lightning(ckpt_path: str) -> bool:
@@ -64,19 +78,55 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+class AdditionArgumentParser(LightningArgumentParser):
+    """LightningCLI's parser, reporting a bad flag or config value in one line rather than the usage text and a
+    multi-line explanation."""
+
+    def error(self, message: str, ex: Exception | None = None) -> NoReturn:
+        if not self.exit_on_error:  # jsonargparse is trying an alternative and wants the exception back
+            super().error(message, ex)
+        sys.stderr.write(f"error: {one_line(message)}: see {self.prog.replace(' [options]', '')} --help\n")
+        self.exit(2)
+
+
+def one_line(message: str) -> str:
+    """A jsonargparse error as one line: ``--trainer.precision 15 is not one of 64, 32, ...`` for a value of the
+    wrong type, otherwise the message with its line breaks and indentation folded."""
+    key = re.match(r'Parser key "([^"]+)":', message)
+    given = re.search(r"^\s*Given value: (.*)$", message, re.MULTILINE)
+    subtypes = re.search(r"^\s*Subtypes: \[(.*)\]$", message, re.MULTILINE)
+    if key and given and subtypes:
+        accepted = []
+        for literal, name in re.findall(r"typing\.Literal\[([^\]]*)\]|<class '([\w.]+)'>", subtypes.group(1)):
+            words = [str(v) for v in ast.literal_eval(f"[{literal}]")] if literal else [_TYPE_WORDS.get(name, name)]
+            accepted += [word for word in words if word not in accepted]
+        return f"--{key.group(1)} {given.group(1)} is not one of {', '.join(accepted)}"
+    return re.sub(r'^Parser key "([^"]+)":', r"--\1:", " ".join(message.split()))
+
+
+_TYPE_WORDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text", "NoneType": "null"}
+
+
 class AdditionCLI(LightningCLI):
-    """LightningCLI for :class:`AdditionModel` on :class:`AdditionDataModule`."""
+    """LightningCLI for :class:`AdditionModel` on :class:`AdditionDataModule`.
+
+    Args:
+        held_logs: Lightning's log lines held back since the command started, released once the trainer flags are
+            known to suit this machine.
+        args, kwargs: LightningCLI's.
+    """
+
+    def __init__(self, *args: Any, held_logs: HeldLogs | None = None, **kwargs: Any) -> None:
+        self.held_logs = held_logs
+        super().__init__(*args, **kwargs)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         for name in SHARED_DATA_ARGUMENTS:
             parser.link_arguments(f"data.{name}", f"model.{name}")
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-        # last.ckpt has a callback of its own: since Lightning 2.6 `checkpoint.save_last` refreshes it only when a best
-        # checkpoint is saved at the same step, which would leave it at the best epoch rather than the latest.
-        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
-        # Lightning's own bar, redrawn every few steps rather than after each (and the same bar whether or not rich
-        # is installed).
-        parser.add_lightning_class_args(TQDMProgressBar, "progress_bar")
+        # Sections of their own rather than Lightning callback keys, so that instantiate_trainer decides which of
+        # them the Trainer gets (Lightning refuses a checkpoint or a bar that its flags switch off).
+        for section, callback in SECTIONS.items():
+            parser.add_class_arguments(callback, section, fail_untyped=False, sub_configs=True)
         parser.set_defaults(
             {
                 "checkpoint.monitor": "val/seq_acc",
@@ -99,18 +149,15 @@ class AdditionCLI(LightningCLI):
         if ckpt_path and not _resolved_by_lightning(ckpt_path):
             read_checkpoint(ckpt_path)
 
-    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
-        # The sections' callbacks give way to the trainer's flags and to a progress bar of the user's own, where
-        # Lightning would refuse to start with them in the list.
-        given = config.get("callbacks") or []
-        given = given if isinstance(given, list) else [given]
-        if config.get("enable_checkpointing") is False:
-            callbacks = [callback for callback in callbacks if not isinstance(callback, ModelCheckpoint)]
-        if config.get("enable_progress_bar") is False or any(isinstance(callback, ProgressBar) for callback in given):
-            callbacks = [callback for callback in callbacks if not isinstance(callback, ProgressBar)]
-        return super()._instantiate_trainer(config, callbacks)
-
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        """The Trainer, with the sections' callbacks that its flags leave room for, checked against this machine."""
+        settings = self.config_init.get(str(self.subcommand), self.config_init)
+        given = settings["trainer"].get("callbacks") or []
+        given = given if isinstance(given, list) else [given]
+        kwargs.setdefault("callbacks", [*given, *self._section_callbacks(settings, given)])
+        check_trainer_flags(given_flags(self.config.get(str(self.subcommand), self.config)["trainer"]), self.model)
+        if self.held_logs is not None:
+            self.held_logs.release()
         trainer = super().instantiate_trainer(**kwargs)
         if trainer.loggers:  # the learning-rate curve needs a logger to go to; without one the monitor refuses to run
             trainer.callbacks.extend([LearningRateMonitor(), RunSummary()])
@@ -118,6 +165,20 @@ class AdditionCLI(LightningCLI):
             self.prediction_writer = PredictionWriter()
             trainer.callbacks.append(self.prediction_writer)
         return trainer
+
+    @staticmethod
+    def _section_callbacks(settings: Mapping[str, Any], given: list[Callback]) -> list[Callback]:
+        """The sections' callbacks, less those the trainer's flags or the person's own callbacks switch off. Off a
+        terminal the live bar becomes :class:`EpochLines`."""
+        trainer = settings["trainer"]
+        callbacks = [settings[section] for section in SECTIONS]
+        if trainer.get("enable_checkpointing") is False:
+            callbacks = [callback for callback in callbacks if not isinstance(callback, ModelCheckpoint)]
+        if trainer.get("enable_progress_bar") is False or any(isinstance(callback, ProgressBar) for callback in given):
+            callbacks = [callback for callback in callbacks if not isinstance(callback, ProgressBar)]
+        elif not sys.stdout.isatty():
+            callbacks = [EpochLines() if isinstance(callback, ProgressBar) else callback for callback in callbacks]
+        return callbacks
 
     def after_predict(self) -> None:
         """Fail, after every good line is answered and written, when any line could not be answered."""
@@ -130,26 +191,32 @@ class AdditionCLI(LightningCLI):
 
 def build_cli(args: list[str] | None = None, run: bool = True) -> AdditionCLI:
     """The CLI with this project's defaults; ``run=False`` only parses and instantiates (for tests and tools)."""
-    return AdditionCLI(
-        AdditionModel,
-        AdditionDataModule,
-        seed_everything_default=1234,
-        trainer_defaults={
-            "max_epochs": 8,
-            # A class path and arguments rather than a lazy_instance, whose generated class ddp_spawn cannot pickle.
-            # RunSummary logs the real final metrics for the HParams panel, so no placeholder hp_metric.
-            "logger": {
-                "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
-                "init_args": {"save_dir": LOG_DIR, "name": "addition", "default_hp_metric": False},
+    with HeldLogs() as held_logs:
+        return AdditionCLI(
+            AdditionModel,
+            AdditionDataModule,
+            parser_class=AdditionArgumentParser,
+            seed_everything_default=1234,
+            trainer_defaults={
+                "max_epochs": 8,
+                # A class path and arguments rather than a lazy_instance, whose generated class ddp_spawn cannot pickle.
+                # RunSummary logs the real final metrics for the HParams panel, so no placeholder hp_metric.
+                "logger": {
+                    "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+                    "init_args": {"save_dir": LOG_DIR, "name": "addition", "default_hp_metric": False},
+                },
             },
-        },
-        parser_kwargs={"epilog": f"Commands that use a trained model: {', '.join(COMMANDS)} (each has --help)."},
-        # A rerun into an existing log directory (a fixed logger version, typically to resume) replaces its
-        # config.yaml, as the logger replaces hparams.yaml, rather than refusing to start.
-        save_config_kwargs={"overwrite": True},
-        args=args,
-        run=run,
-    )
+            parser_kwargs={
+                "prog": "python -m lit_addition",
+                "epilog": f"Commands that use a trained model: {', '.join(COMMANDS)} (each has --help).",
+            },
+            # A rerun into an existing log directory (a fixed logger version, typically to resume) replaces its
+            # config.yaml, as the logger replaces hparams.yaml, rather than refusing to start.
+            save_config_kwargs={"overwrite": True},
+            args=args,
+            run=run,
+            held_logs=held_logs,
+        )
 
 
 def run_command(name: str, args: list[str]) -> None:
@@ -171,6 +238,12 @@ def main(args: list[str] | None = None) -> None:
     # Our training sampler resumes mid-epoch from the fit loop's own counters (lit_addition.sampling), which
     # Lightning cannot see: its "dataloader is not resumable" warning does not apply.
     warnings.filterwarnings("ignore", message=r".*your dataloader is not resumable.*")
+    # Lightning's own use of a torch API that torch deprecated: nothing a user of lit_addition can act on.
+    warnings.filterwarnings(
+        "ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning
+    )
+    # Lightning advertises its cloud services once per run ("Tip: ... litlogger", "... litmodels").
+    logging.getLogger(rank_zero_module.log.name).addFilter(lambda record: not str(record.msg).startswith("💡 Tip:"))
     given = sys.argv[1:] if args is None else args
     try:
         if given and given[0] in COMMANDS:

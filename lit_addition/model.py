@@ -86,6 +86,8 @@ class AdditionModel(LightningModule):
             raise InputError(f"warmup_fraction must lie strictly between 0 and 1, got {warmup_fraction}")
         self.save_hyperparameters()
         self.net = AdditionLSTM(VOCAB_SIZE, self.encoding.answer_length, hidden_size, num_layers)
+        # Two blank questions: Lightning's model summary shows the shapes they make, and the machine check runs them.
+        self.example_input_array = torch.zeros(2, self.encoding.question_length, dtype=torch.long)
         length = self.encoding.answer_length
         self.train_accuracy = AnswerAccuracy(length, positions=False)
         self.val_accuracy = AnswerAccuracy(length)

@@ -7,13 +7,22 @@ Parameter count at 3 digits, hidden size 128 and one decoder layer: 206,348. The
 difference, 1,024, is PyTorch's second bias vector: ``nn.LSTM`` keeps ``bias_ih`` and ``bias_hh`` (``4 * 128``
 each) where Keras keeps one, once in the encoder and once in the decoder. The two biases are only ever added, so
 the functions the two models can represent are the same.
+
+Under mixed precision (autocast) the LSTMs run in the autocast dtype where the machine has kernels for it. A CPU
+without bfloat16 instructions has no oneDNN bfloat16 LSTM, so there the two LSTMs run in float32 and only the output
+layer in bfloat16: ``--trainer.precision bf16-mixed`` trains the same model on every CPU (see
+:func:`lit_addition.machine.cpu_lstm_runs`, which probes it).
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from lit_addition import machine
 
 
 class AdditionLSTM(nn.Module):
@@ -36,7 +45,19 @@ class AdditionLSTM(nn.Module):
 
     def forward(self, question_ids: torch.Tensor) -> torch.Tensor:
         one_hot = F.one_hot(question_ids, self.vocab_size).to(self.head.weight.dtype)
-        _, (hidden, _) = self.encoder(one_hot)
-        repeated = hidden[-1].unsqueeze(1).expand(-1, self.answer_length, -1).contiguous()
-        decoded, _ = self.decoder(repeated)
+        # Leaving autocast (rather than entering it with enabled=True) keeps an unmixed run exactly as it was.
+        lstm_context = torch.autocast("cpu", enabled=False) if _lstm_falls_back(one_hot.device) else nullcontext()
+        with lstm_context:
+            _, (hidden, _) = self.encoder(one_hot)
+            repeated = hidden[-1].unsqueeze(1).expand(-1, self.answer_length, -1).contiguous()
+            decoded, _ = self.decoder(repeated)
         return self.head(decoded)
+
+
+def _lstm_falls_back(device: torch.device) -> bool:
+    """Whether the LSTMs must leave the CPU's autocast: it is on, and this CPU has no LSTM kernel in its dtype."""
+    return (
+        device.type == "cpu"
+        and torch.is_autocast_enabled("cpu")
+        and not machine.cpu_lstm_runs(torch.get_autocast_dtype("cpu"))
+    )

@@ -8,7 +8,8 @@ repeated so that a change in machine load hits both alike, and reports the best 
 
 * fused AdamW against PyTorch's default (a Python loop over the parameters on CPU);
 * ``torch.compile`` of the network against eager mode (the compile time is reported apart);
-* bf16 autocast against float32 (on CPUs with native bf16, such as AVX512-BF16);
+* bf16 autocast against float32 (the LSTMs in bfloat16 on CPUs with a bfloat16 LSTM, such as AVX512-BF16 or AMX),
+  and the same with the LSTMs in float32, the fallback that CPUs without one run;
 * one intra-op thread against all of them;
 * in the CLI's real fit, ``train/loss`` logged on every step against only on the steps the logger writes;
 * in the CLI's real fit, the progress bar redrawn after every step against every 20 steps;
@@ -18,23 +19,22 @@ repeated so that a change in machine load hits both alike, and reports the best 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from unittest import mock
 
 import torch
 import torch.nn.functional as F
 from lightning.pytorch import Callback
 from report import machine_description
-from timing import ROOT
+from timing import ROOT, on_a_terminal
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassExactMatch
 
-from lit_addition import AdditionDataModule, AdditionModel
+from lit_addition import AdditionDataModule, AdditionModel, machine
 from lit_addition.cli import build_cli
 from lit_addition.encoding import VOCAB_SIZE
 from lit_addition.metrics import AnswerAccuracy
@@ -43,8 +43,12 @@ BATCH = 32
 
 
 def bare_steps(data: AdditionDataModule, steps: int, *, fused: bool = True, compiled: bool = False,
-               bf16: bool = False, threads: int | None = None) -> float:  # fmt: skip
-    """Milliseconds per step of a plain training loop, the first steps (and any compilation) excluded."""
+               bf16: bool = False, lstm_fallback: bool = False, threads: int | None = None) -> float:  # fmt: skip
+    """Milliseconds per step of a plain training loop, the first steps (and any compilation) excluded.
+    ``lstm_fallback`` runs bf16 autocast as on a CPU without a bfloat16 LSTM: the LSTMs in float32."""
+    if lstm_fallback:
+        with mock.patch.object(machine, "cpu_lstm_runs", lambda dtype: False):
+            return bare_steps(data, steps, fused=fused, compiled=compiled, bf16=bf16, threads=threads)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads or previous_threads)
     torch.manual_seed(0)
@@ -87,7 +91,7 @@ class StepClock(Callback):
 def fit_steps(steps: int, model_class: type[AdditionModel] = AdditionModel, *args: str) -> float:
     """Milliseconds per step of the CLI's real fit (logger, checkpoints, progress bar on), for ``steps`` steps, with
     extra CLI ``args``."""
-    with tempfile.TemporaryDirectory() as log_dir:
+    with tempfile.TemporaryDirectory() as log_dir, on_a_terminal():  # the live bar draws, as at a terminal
         cli = build_cli(
             ["--config", str(ROOT / "configs" / "3digit.yaml"), f"--data.batch_size={BATCH}",
              "--trainer.max_epochs=1", f"--trainer.limit_train_batches={steps}", "--trainer.limit_val_batches=1",
@@ -97,8 +101,7 @@ def fit_steps(steps: int, model_class: type[AdditionModel] = AdditionModel, *arg
         model = model_class(**{k: v for k, v in cli.model.hparams.items() if not k.startswith("_")})
         clock = StepClock()
         cli.trainer.callbacks.append(clock)
-        with contextlib.redirect_stdout(io.StringIO()):
-            cli.trainer.fit(model, cli.datamodule)
+        cli.trainer.fit(model, cli.datamodule)
     return clock.ms_per_step
 
 
@@ -172,12 +175,16 @@ def main() -> None:
     steps, fit, updates, repeats = (30, 30, 100, 1) if args.quick else (600, 600, 5000, 3)
     data = AdditionDataModule(batch_size=BATCH)
     data.setup()
+    lstm_dtype = "bfloat16" if machine.cpu_lstm_runs(torch.bfloat16) else "float32: this CPU has no bfloat16 LSTM"
     # (change, without, with, kept in the shipped trainer?)
     plan = [
         ("fused AdamW", lambda: bare_steps(data, steps, fused=False), lambda: bare_steps(data, steps), "yes"),
         ("torch.compile", lambda: bare_steps(data, steps), lambda: bare_steps(data, steps, compiled=True), "no"),
-        ("bf16 autocast", lambda: bare_steps(data, steps), lambda: bare_steps(data, steps, bf16=True),
-         "an option: --trainer.precision bf16-mixed"),
+        (f"bf16 autocast (LSTMs in {lstm_dtype})", lambda: bare_steps(data, steps),
+         lambda: bare_steps(data, steps, bf16=True), "an option: --trainer.precision bf16-mixed"),
+        ("bf16 autocast, LSTMs in float32 (the fallback for CPUs without a bfloat16 LSTM)",
+         lambda: bare_steps(data, steps), lambda: bare_steps(data, steps, bf16=True, lstm_fallback=True),
+         "where the CPU needs it"),
         ("1 thread instead of all", lambda: bare_steps(data, steps), lambda: bare_steps(data, steps, threads=1),
          "no"),
         ("train/loss logged only on written steps (real fit)", lambda: fit_steps(fit, LogEveryStep),

