@@ -1,12 +1,14 @@
-"""What a trained model knows, problem by problem: every problem of its space (or a uniform sample), the split each
-one came from, and where the model is right and how sure it is.
+"""What a trained model knows, problem by problem: every problem a person can type (or a uniform sample of them),
+the split each one came from, where the model is right and how sure it is, and the problems people try first.
 
-The problem space of ``digits`` digits holds ``count_problems(digits)`` problems (``a+b`` and ``b+a`` are one). Up
-to :data:`FULL_SPACE_LIMIT` problems (3 digits: 500,500) every one is asked; larger spaces are sampled uniformly
-without replacement. The checkpoint's own split is regenerated from its data module's hyperparameters, so each
-problem is labelled ``train``, ``val``, ``test`` or ``never`` (never generated). Each problem is asked once: in the
-order it was drawn when it is in a split, otherwise in an order chosen by a fair coin, as the sampler orders its
-draws, so that the buckets differ only in whether the model saw them.
+A person can type ``a+b`` and ``b+a``, and the model reads them as different questions, so every *ordered* problem
+counts: ``10**(2*digits)`` of them. Up to :data:`FULL_SPACE_LIMIT` (3 digits: 1,000,000) every one is asked; larger
+spaces are sampled uniformly over all ordered pairs, without replacement. The checkpoint's own split is regenerated
+from its data module's hyperparameters, and each problem is labelled with the split of its unordered pair (the data
+draws ``a+b`` and ``b+a`` as one problem): ``train``, ``val``, ``test`` or ``never`` (never generated).
+
+The hard problems (:func:`hard_problems`: all nines, the longest carry chains, zeros, the first sum that needs a new
+digit) are always asked, whatever the sample.
 
 Everything is computed on whole arrays: carries, digit counts and split membership are column operations over all
 problems, and the model runs in large batches.
@@ -24,9 +26,8 @@ import numpy as np
 
 from lit_addition.data import SPLITS, AdditionDataModule
 from lit_addition.encoding import ANSWER_BATCH_SIZE, Encoding, Predict, count_digits
-from lit_addition.problems import count_problems, problems_at
 
-FULL_SPACE_LIMIT = 1_000_000  # spaces up to this many problems are evaluated whole: 2 and 3 digits
+FULL_SPACE_LIMIT = 1_000_000  # spaces up to this many ordered problems are evaluated whole: 2 and 3 digits
 SAMPLES = 200_000  # problems drawn from a larger space
 SEED = 0
 BUCKETS = (*SPLITS, "never")  # where a problem came from; "never": in no split, the model never saw it
@@ -39,7 +40,7 @@ class Evaluation:
     """Every evaluated problem, as asked, with the model's result. Arrays have one row per problem.
 
     Attributes:
-        a, b: the operands as asked (int64).
+        a, b: the operands (int64).
         bucket: index into :data:`BUCKETS`, or -1 for every problem when the checkpoint records no data module.
         correct: whether the whole answer is right.
         position_correct: whether each answer character (padding included) is right, in the model's output order.
@@ -49,6 +50,7 @@ class Evaluation:
         carry_chain: the longest run of consecutive carries in the column addition, 0 to ``digits``.
         whole_space: whether these are all the problems of the space rather than a sample.
         seconds: wall time of the evaluation, regenerating the split included.
+        hard: the :func:`hard_problems`, each with the model's answer and whether it is right.
     """
 
     encoding: Encoding
@@ -63,10 +65,39 @@ class Evaluation:
     carry_chain: np.ndarray
     whole_space: bool
     seconds: float
+    hard: list[dict[str, Any]]
 
     @property
     def space(self) -> int:
-        return count_problems(self.encoding.digits)
+        return ordered_problems(self.encoding.digits)
+
+
+def ordered_problems(digits: int) -> int:
+    """How many problems a person can type with operands of up to ``digits`` digits: ``a+b`` and ``b+a`` both count."""
+    return 10 ** (2 * digits)
+
+
+def hard_problems(digits: int) -> list[tuple[str, int, int]]:
+    """The problems a person tries first, as ``(what it is, a, b)``, each once: all nines, one below all nines, the
+    longest carry chains, zeros, a carry through every column into a new digit (555+445), and the smallest sum
+    with a new digit (500+500)."""
+    top = 10**digits - 1
+    fives, four_five = int("5" * digits), int("4" * (digits - 1) + "5")
+    problems = [
+        ("all nines", top, top),
+        ("one below all nines", top - 1, top),
+        ("one below all nines", top, top - 1),
+        ("longest carry chain", top, 1),
+        ("longest carry chain", 1, top),
+        ("zeros", 0, 0),
+        ("zeros", 0, top),
+        ("zeros", top, 0),
+        ("a carry through every column", fives, four_five),
+        ("a carry through every column", four_five, fives),
+        ("smallest sum with a new digit", (top + 1) // 2, (top + 1) // 2),
+    ]
+    seen: set[tuple[int, int]] = set()
+    return [p for p in problems if (p[1], p[2]) not in seen and not seen.add((p[1], p[2]))]
 
 
 def longest_carry_chain(a: np.ndarray, b: np.ndarray, digits: int) -> np.ndarray:
@@ -97,39 +128,43 @@ def split_problems(data_hparams: dict[str, Any] | None) -> dict[str, tuple[np.nd
 
 
 def how_many(digits: int, samples: int) -> tuple[int, bool]:
-    """How many problems an evaluation asks, and whether they are the whole space."""
-    space = count_problems(digits)
+    """How many ordered problems an evaluation asks, and whether they are the whole space."""
+    space = ordered_problems(digits)
     return (space, True) if space <= FULL_SPACE_LIMIT else (min(samples, space), False)
 
 
 def problems_to_ask(
     digits: int, splits: dict[str, tuple[np.ndarray, np.ndarray]] | None, samples: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """The problems to evaluate, each in the order to ask it, and the bucket of each.
+    """The ordered problems to evaluate, ``a`` major, and the bucket of each (the split of its unordered pair).
 
     Returns:
         ``a``, ``b``, the bucket index of each problem (-1 without ``splits``), and whether this is the whole space.
     """
-    rng = np.random.default_rng(seed)
     count, whole_space = how_many(digits, samples)
-    space = count_problems(digits)
-    index = np.arange(space) if whole_space else np.sort(rng.choice(space, count, replace=False))
-    low, high = problems_at(digits, index)
-    swap = rng.random(len(index)) < 0.5
-    bucket = np.full(len(index), -1, dtype=np.int64)
-    if splits is not None:
-        bucket[:] = BUCKETS.index("never")
-        split_a = np.concatenate([splits[split][0] for split in SPLITS])
-        split_b = np.concatenate([splits[split][1] for split in SPLITS])
-        labels = np.repeat(np.arange(len(SPLITS)), [len(splits[split][0]) for split in SPLITS])
-        keys, wanted = _pair_keys(split_a, split_b, digits), _pair_keys(low, high, digits)
-        order = np.argsort(keys)
-        position = np.minimum(np.searchsorted(keys, wanted, sorter=order), len(keys) - 1)
-        found = keys[order[position]] == wanted
-        drawn = order[position[found]]  # where each problem found in a split lies in the concatenated splits
-        bucket[found] = labels[drawn]
-        swap[found] = split_a[drawn] > split_b[drawn]  # asked as drawn
-    return np.where(swap, high, low), np.where(swap, low, high), bucket, whole_space
+    space = ordered_problems(digits)
+    index = np.arange(space) if whole_space else np.sort(np.random.default_rng(seed).choice(space, count, False))
+    a, b = np.divmod(index, 10**digits)
+    return a, b, bucket_of(a, b, digits, splits), whole_space
+
+
+def bucket_of(
+    a: np.ndarray, b: np.ndarray, digits: int, splits: dict[str, tuple[np.ndarray, np.ndarray]] | None
+) -> np.ndarray:
+    """The index in :data:`BUCKETS` of the split holding each problem's unordered pair; -1 for all without splits."""
+    bucket = np.full(len(a), -1, dtype=np.int64)
+    if splits is None:
+        return bucket
+    bucket[:] = BUCKETS.index("never")
+    split_a = np.concatenate([splits[split][0] for split in SPLITS])
+    split_b = np.concatenate([splits[split][1] for split in SPLITS])
+    labels = np.repeat(np.arange(len(SPLITS)), [len(splits[split][0]) for split in SPLITS])
+    keys, wanted = _pair_keys(split_a, split_b, digits), _pair_keys(a, b, digits)
+    order = np.argsort(keys)
+    position = np.minimum(np.searchsorted(keys, wanted, sorter=order), len(keys) - 1)
+    found = keys[order[position]] == wanted
+    bucket[found] = labels[order[position[found]]]
+    return bucket
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -153,7 +188,7 @@ def evaluate(
         predict: the model, question ids to answer logits.
         data_hparams: the checkpoint's ``datamodule_hyper_parameters``, to regenerate its split.
         samples: how many problems to draw when the space has more than :data:`FULL_SPACE_LIMIT`.
-        seed: seed of the sample and of the order in which never-generated problems are asked.
+        seed: seed of the sample.
         batch_size: problems per call of ``predict``.
         progress: called with the number of problems of each batch once it is done.
     """
@@ -175,6 +210,7 @@ def evaluate(
             progress(len(questions[batch]))
     position_correct = predicted == truth
     return Evaluation(
+        hard=ask_hard_problems(encoding, predict),
         encoding=encoding,
         a=a,
         b=b,
@@ -188,6 +224,17 @@ def evaluate(
         whole_space=whole_space,
         seconds=time.perf_counter() - start,
     )
+
+
+def ask_hard_problems(encoding: Encoding, predict: Predict) -> list[dict[str, Any]]:
+    """The model's answer to each of the :func:`hard_problems`, and whether it is right."""
+    named = hard_problems(encoding.digits)
+    a, b = (np.array([problem[i] for problem in named], dtype=np.int64) for i in (1, 2))
+    answers = encoding.decode_answers(np.asarray(predict(encoding.encode_questions(a, b))).argmax(-1))
+    return [
+        {"problem": f"{x}+{y}", "what": what, "true": str(x + y), "answer": answer, "right": answer == str(x + y)}
+        for (what, x, y), answer in zip(named, answers, strict=True)
+    ]
 
 
 def _tally(correct: np.ndarray, group: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -222,6 +269,7 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
         "space": e.space,
         "problems": len(e.a),
         "whole_space": e.whole_space,
+        "ordered": True,
         "seconds": e.seconds,
         "wrong": int((~e.correct).sum()),
         "accuracy": float(e.correct.mean()),
@@ -248,6 +296,14 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
         }
         for i, place in enumerate(e.encoding.answer_places())
     ]
+    new_digit = e.a + e.b >= 10**digits
+    report["carry_into_new_digit"] = {
+        "problems": int(new_digit.sum()),
+        "wrong": int((~e.correct[new_digit]).sum()),
+        "accuracy": _number(e.correct[new_digit].mean()) if new_digit.any() else None,
+    }
+    report["hard"] = e.hard
+    report["hard_wrong"] = [row["problem"] for row in e.hard if not row["right"]]
     report["worst"] = worst(e)
     return report
 

@@ -4,14 +4,16 @@
 
     python -m lit_addition analyze --ckpt_path CKPT --output DIR [--samples N] [--seed S]
 
-It asks the model every problem of its digit count (2 digits: 5,050; 3 digits: 500,500), or a uniform sample of
-``--samples`` problems from a larger space, and writes into ``DIR``:
+It asks the model every problem a person can type with its digit count, ``a+b`` and ``b+a`` both counting (2 digits:
+10,000; 3 digits: 1,000,000), or a uniform sample of ``--samples`` of them from a larger space, and writes into
+``DIR``:
 
 * ``report.json``: exact accuracy overall and for the checkpoint's train, val and test problems and the problems it
-  never generated; by the longest carry chain; by the operands' digit counts; per answer position; the 20 worst
-  problems; the problem count and the checkpoint;
+  never generated (by the split of each problem's unordered pair); the hard problems (all nines, the longest carry
+  chains, zeros, ...) and the sums that carry into a new digit; by the longest carry chain; by the operands' digit
+  counts; per answer position; the 20 worst problems; the problem count and the checkpoint;
 * ``report.md``: the same as tables;
-* ``errors.png``: the error map over the (smaller, larger operand) grid, one pixel per problem up to 3 digits;
+* ``errors.png``: the error map over the (a, b) grid, one pixel per problem up to 3 digits;
 * ``carry.png``: exact accuracy by carry-chain length, per split.
 
 The pictures need matplotlib (the ``plot`` extra); without it the JSON and Markdown are still written.
@@ -91,10 +93,10 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 def _scope(report: dict[str, Any]) -> str:
-    space = f"the {report['digits']}-digit space ({report['space']:,} problems, a+b and b+a counted once)"
+    space = f"the {report['digits']}-digit space ({report['space']:,} problems: a+b and b+a both count)"
     if report["whole_space"]:
-        return f"every problem of {space}"
-    return f"{report['problems']:,} problems drawn uniformly from {space} with seed {report['seed']}"
+        return f"every ordered problem of {space}"
+    return f"{report['problems']:,} ordered problems drawn uniformly from {space} with seed {report['seed']}"
 
 
 def headline(report: dict[str, Any]) -> str:
@@ -120,6 +122,15 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["The checkpoint records no data module, so its train, val and test problems are not known.", ""]
     rows = [_count_row("all", report)] + [_count_row(BUCKET_NAMES[r["split"]], r) for r in report["by_split"] or []]
     lines += _table(["", *counts], rows)
+
+    lines += ["", "## Hard problems", "", "The problems a person tries first, always asked.", ""]
+    rows = [
+        [f"`{r['problem']}`", r["what"], r["true"], r["answer"], "☑" if r["right"] else "☒"] for r in report["hard"]
+    ]
+    lines += _table(["problem", "what it is", "true sum", "model", "right?"], rows)
+    new_digit = report["carry_into_new_digit"]
+    lines += ["", f"Sums that carry into a new digit ({report['digits'] + 1} digits): {new_digit['problems']:,} "
+              f"problems, {new_digit['wrong']:,} wrong ({_percent(new_digit['accuracy'])} exact)."]  # fmt: skip
 
     lines += ["", "## By the longest carry chain", ""]
     lines += ["The longest run of consecutive columns that carry (999+1: 3); exact answers overall and per split.", ""]
@@ -166,7 +177,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed",
         type=int,
         default=SEED,
-        help="seed of the sample and of the order in which problems outside the split are asked (default: %(default)s)",
+        help="seed of the sample of a space too large to ask whole (default: %(default)s)",
     )
     parser.add_argument(
         "--batch_size", type=int, default=ANSWER_BATCH_SIZE, help="problems per forward pass (default: %(default)s)"

@@ -2,7 +2,7 @@
 
 Needs matplotlib, the optional extra ``plot``; :mod:`lit_addition.analyze` imports this module only when it is
 installed. The error map is drawn with ``figimage``, which puts an array on the canvas pixel for pixel, unscaled:
-for 2 and 3 digits each problem is exactly one pixel, at (larger operand, smaller operand), and the axes around it
+for 2 and 3 digits each problem is exactly one pixel, at (a, b), and the axes around it
 only add ticks and labels. Larger spaces are shown in bins, each coloured by the error rate of its sampled problems.
 """
 
@@ -23,8 +23,8 @@ from lit_addition.analysis import BUCKET_NAMES, BUCKETS, Evaluation
 
 RIGHT = (222, 235, 222)  # pale green: a problem answered right
 WRONG = (214, 39, 40)  # red: a problem answered wrong
-EMPTY = (255, 255, 255)  # white: no problem there (b+a is drawn at a+b)
-UNSAMPLED = (225, 225, 225)  # grey: a bin of a binned map that holds problems, none of them sampled
+EMPTY = (255, 255, 255)  # white: a pixel no problem was asked at
+UNSAMPLED = (225, 225, 225)  # grey: a bin of a binned map none of whose problems was sampled
 BINS = 100  # bins per axis of a binned map
 BIN_PIXELS = 10  # pixels per bin per axis of a binned map
 MARGIN = {"left": 90, "right": 250, "bottom": 70, "top": 60}  # pixels around the map, for labels and legend
@@ -32,27 +32,24 @@ DPI = 100
 
 
 def _map_pixels(evaluation: Evaluation) -> tuple[np.ndarray, int, float | None]:
-    """The map as RGB rows (smaller operand, from 0 at row 0) by columns (larger operand), how many numbers one
-    pixel spans, and for a binned map the error rate of the darkest colour (None for one pixel per problem)."""
+    """The map as RGB rows (second operand ``b``, from 0 at row 0) by columns (first operand ``a``), how many numbers
+    one pixel spans, and for a binned map the error rate of the darkest colour (None for one pixel per problem)."""
     e = evaluation
     numbers = 10**e.encoding.digits
-    low, high = np.minimum(e.a, e.b), np.maximum(e.a, e.b)
     if e.whole_space:
         pixels = np.empty((numbers, numbers, 3), dtype=np.uint8)
         pixels[:] = EMPTY
-        pixels[low, high] = np.where(e.correct[:, None], RIGHT, WRONG)
+        pixels[e.b, e.a] = np.where(e.correct[:, None], RIGHT, WRONG)
         return pixels, 1, None
     span = numbers // BINS
-    cell = (low // span) * BINS + high // span
+    cell = (e.b // span) * BINS + e.a // span
     counts = np.bincount(cell, minlength=BINS * BINS).reshape(BINS, BINS)
     errors = np.bincount(cell, weights=~e.correct, minlength=BINS * BINS).reshape(BINS, BINS)
     with np.errstate(invalid="ignore"):
         rate = errors / counts
     darkest = max(float(np.nanmax(rate)), 1e-9)
     colours = colormaps["Reds"](rate / darkest)[..., :3] * 255
-    holds_problems = np.arange(BINS)[:, None] <= np.arange(BINS)[None, :]  # smaller operand's bin <= larger's
-    background = np.where(holds_problems[..., None], UNSAMPLED, EMPTY)
-    pixels = np.where(counts[..., None] > 0, colours, background).round().astype(np.uint8)
+    pixels = np.where(counts[..., None] > 0, colours, UNSAMPLED).round().astype(np.uint8)
     return pixels.repeat(BIN_PIXELS, 0).repeat(BIN_PIXELS, 1), span // BIN_PIXELS, darkest
 
 
@@ -82,8 +79,8 @@ def error_map(evaluation: Evaluation, path: Path, title: str) -> dict[str, Any]:
     axes.patch.set_visible(False)
     for spine in axes.spines.values():
         spine.set_visible(False)
-    axes.set_xlabel("larger operand (a+b and b+a are one problem)", loc="left")
-    axes.set_ylabel("smaller operand")
+    axes.set_xlabel("a, the first operand of a+b", loc="left")
+    axes.set_ylabel("b")
     wrong = int((~e.correct).sum())
     if darkest is not None:
         scale = ScalarMappable(Normalize(0, darkest), "Reds")

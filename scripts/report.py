@@ -115,13 +115,21 @@ def write_report(results: dict, path: Path) -> None:
             f"{_seconds(r['train_s_to_reach'])} | {_seconds(r['process_s_to_reach'])} | "
             f"{_percent(r['final_val_seq_acc'])} | {_percent(r['test_seq_acc'])} |"
         )
-    shipped = results["time_to_accuracy"][0]
-    if not results["quick"]:
-        met = shipped["train_s_to_reach"] is not None and shipped["train_s_to_reach"] <= 20
-        lines += ["", f"Target, at most 20 s of training to 99% and ending at 99.9% or more: "
-                  f"{_seconds(shipped['train_s_to_reach'])} s and {_percent(shipped['final_val_seq_acc'])} (val), "
-                  f"{_percent(shipped['test_seq_acc'])} (test), "
-                  f"{_verdict(met and shipped['final_val_seq_acc'] >= 0.999)}."]  # fmt: skip
+    shipped, loop = results["time_to_accuracy"][0], results["tuned_loop"]
+    lines += ["", f"The baseline, a plain PyTorch loop with a tuned one-cycle recipe (the same network and problems, "
+              f"PyTorch's default AdamW at batch {loop['batch_size']}, one-cycle to a peak of {loop['peak_lr']} over "
+              f"{loop['epochs']} epochs, the answer written as the reference writes it), timed before and after the "
+              f"recipes above, the faster of the two: 99% exact at epoch {loop['epoch_reached'] or 'never'} after "
+              f"{_seconds(loop['train_s_to_reach'])} s of training, {_seconds(loop['train_s_total'])} s for all "
+              f"{loop['epochs']} epochs."]  # fmt: skip
+    if shipped["train_s_to_reach"] is not None and loop["train_s_to_reach"] is not None:
+        to_99 = shipped["train_s_to_reach"] / loop["train_s_to_reach"]
+        whole = shipped["train_s_total"] / loop["train_s_total"]
+        lines += ["", "| | shipped config | tuned loop | ratio | target |", "|---|---|---|---|---|",
+                  f"| training s to 99% exact | {shipped['train_s_to_reach']:.1f} | {loop['train_s_to_reach']:.1f} "
+                  f"| **{to_99:.2f}x** | at most 0.5x: {_verdict(to_99 <= 0.5)} |",
+                  f"| training s of the whole run | {shipped['train_s_total']:.1f} | {loop['train_s_total']:.1f} "
+                  f"| **{whole:.2f}x** | at most 1.5x: {_verdict(whole <= 1.5)} |"]  # fmt: skip
 
     inf = results["inference"]
     lines += ["", "## 4. Inference", "",
@@ -130,7 +138,7 @@ def write_report(results: dict, path: Path) -> None:
               f"**{inf['problems_per_s']:,.0f} problems/s**."]  # fmt: skip
     analysis = results["analysis"]
     lines += ["", "## 5. Error analysis", "",
-              f"What `analyze` does for every one of the {analysis['problems']:,} problems of the "
+              f"What `analyze` does for every one of the {analysis['problems']:,} ordered problems of the "
               f"`{analysis['config']}` space: regenerating the split and asking each problem took "
               f"{analysis['evaluation_s']:.1f} s, and with the tables and both pictures "
               f"**{analysis['total_s']:.1f} s** (start-up excluded)."]  # fmt: skip

@@ -9,6 +9,8 @@ whole-process time to a given accuracy includes Python's and Lightning's start-u
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -20,6 +22,19 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 RECORD = "@record "
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class TerminalBuffer(io.StringIO):
+    """A buffer that passes for a terminal, so that a fit run into it draws the live progress bar, as on a user's
+    terminal, rather than the one line per epoch it writes to a file."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def on_a_terminal() -> contextlib.AbstractContextManager:
+    """Standard output into a :class:`TerminalBuffer` for the duration: building and running a fit as at a terminal."""
+    return contextlib.redirect_stdout(TerminalBuffer())
 
 
 class EpochRecorder(Callback):
@@ -55,6 +70,7 @@ class Run:
     started: float
     epochs: list[dict] = field(default_factory=list)
     test: dict = field(default_factory=dict)
+    analysis: dict = field(default_factory=dict)
     ended: float = 0.0
 
     def first(self, metric: str, threshold: float) -> dict | None:
@@ -66,13 +82,19 @@ class Run:
         return record["wall"] - self.started
 
 
-def train_config(config: str, *overrides: str, stop_at: float | None = None, test: bool = True) -> Run:
-    """Train ``config`` with the CLI in a fresh process and return its per-epoch records and test metrics."""
+def train_config(
+    config: str, *overrides: str, stop_at: float | None = None, test: bool = True, analyze: int | None = None
+) -> Run:
+    """Train ``config`` with the CLI in a fresh process and return its per-epoch records and test metrics; with
+    ``analyze``, also what ``analyze`` reports of the best checkpoint over its whole space (``analyze`` problems
+    sampled from a space larger than that)."""
     command = [sys.executable, str(Path(__file__).resolve()), config, *overrides]
     if stop_at is not None:
         command.append(f"--stop_at={stop_at}")
     if not test:
         command.append("--no_test")
+    if analyze is not None:
+        command.append(f"--analyze={analyze}")
     run = Run(config=config, started=time.time())
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     run.ended = time.time()
@@ -82,22 +104,82 @@ def train_config(config: str, *overrides: str, stop_at: float | None = None, tes
         # The progress bar's carriage-return output may share a line with a record.
         if RECORD in line:
             record = json.loads(line.split(RECORD, 1)[1])
-            (run.epochs.append if "epoch" in record else run.test.update)(record)
+            if "analysis" in record:
+                run.analysis = record["analysis"]
+            else:
+                (run.epochs.append if "epoch" in record else run.test.update)(record)
     return run
+
+
+# The baseline that issue "Know addition" sets: what a competent engineer writes without this project.
+TUNED_LOOP = {"batch_size": 512, "peak_lr": 0.02, "epochs": 12}
+
+
+def tuned_loop(data: dict, epochs: int = TUNED_LOOP["epochs"]) -> list[dict]:
+    """A plain PyTorch loop with a tuned one-cycle recipe: the same network, the problems of a config's ``data``
+    section drawn as the reference draws them (its digits, sizes and seed; none of lit_addition's data options),
+    PyTorch's default AdamW at batch 512, one-cycle to a peak of 0.02 over ``epochs`` epochs, the answer written as
+    the reference writes it (most significant digit first). Validates after every epoch, like
+    :class:`EpochRecorder`, and returns the same records: epoch, training seconds so far, ``val/seq_acc``."""
+    import torch
+    import torch.nn.functional as F
+
+    from lit_addition import AdditionDataModule
+    from lit_addition.encoding import VOCAB_SIZE
+    from lit_addition.network import AdditionLSTM
+
+    kept = ("digits", "num_samples", "val_fraction", "test_samples", "seed")
+    problems = AdditionDataModule(**{name: data[name] for name in kept}, reverse_answer=False)
+    problems.setup()
+    train, val = problems.dataset("train"), problems.dataset("val")
+    torch.manual_seed(data["seed"])
+    net = AdditionLSTM(VOCAB_SIZE, problems.encoding.answer_length)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=TUNED_LOOP["peak_lr"])
+    steps = epochs * -(-len(train) // TUNED_LOOP["batch_size"])
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=TUNED_LOOP["peak_lr"], total_steps=steps)
+    records, seconds = [], 0.0
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        net.train()
+        for index in torch.randperm(len(train)).split(TUNED_LOOP["batch_size"]):
+            questions, answers = train[index]
+            loss = F.cross_entropy(net(questions).transpose(1, 2), answers)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+        seconds += time.perf_counter() - start
+        net.eval()
+        with torch.inference_mode():
+            right = (net(val.questions).argmax(-1) == val.answers).all(-1).float().mean().item()
+        records.append({"epoch": epoch, "train_s": seconds, "val/seq_acc": right})
+    return records
 
 
 def _child(argv: list[str]) -> None:
     from lit_addition.cli import build_cli
 
-    stop_at = next((float(a.split("=", 1)[1]) for a in argv if a.startswith("--stop_at=")), None)
+    options = {a.split("=", 1)[0]: a.split("=", 1)[-1] for a in argv if a.startswith(("--stop_at=", "--analyze="))}
     run_test = "--no_test" not in argv
-    config, *overrides = [a for a in argv if not a.startswith("--stop_at=") and a != "--no_test"]
+    config, *overrides = [a for a in argv if a.split("=", 1)[0] not in options and a != "--no_test"]
     cli = build_cli(["--config", config, *overrides], run=False)
-    cli.trainer.callbacks.append(EpochRecorder(stop_at))
+    stop_at = options.get("--stop_at")
+    cli.trainer.callbacks.append(EpochRecorder(None if stop_at is None else float(stop_at)))
     cli.trainer.fit(cli.model, cli.datamodule)
     if run_test:
         (metrics,) = cli.trainer.test(cli.model, cli.datamodule, ckpt_path="best", verbose=False)
         print(RECORD + json.dumps({k: float(v) for k, v in metrics.items()}), flush=True)
+    if "--analyze" in options:
+        from lit_addition.analysis import evaluate, summary
+        from lit_addition.checkpoint import data_hparams, load_model, read_checkpoint
+
+        best = cli.trainer.checkpoint_callback.best_model_path
+        model = load_model(best)
+        evaluation = evaluate(
+            model.encoding, model.logits, data_hparams(read_checkpoint(best)), int(options["--analyze"])
+        )
+        report = {k: v for k, v in summary(evaluation).items() if k not in ("by_carry_chain", "by_digit_counts")}
+        print(RECORD + json.dumps({"analysis": {"checkpoint": Path(best).name, **report}}), flush=True)
 
 
 if __name__ == "__main__":

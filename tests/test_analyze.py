@@ -13,7 +13,7 @@ import pytest
 from matplotlib.image import imread
 
 from lit_addition import AdditionDataModule, AdditionModel
-from lit_addition.analysis import BUCKETS, longest_carry_chain, problems_to_ask, split_problems
+from lit_addition.analysis import BUCKETS, hard_problems, longest_carry_chain, problems_to_ask, split_problems
 from lit_addition.analyze import analyze
 from lit_addition.checkpoint import load_model
 from lit_addition.cli import main
@@ -50,31 +50,35 @@ def test_carry_chains_match_addition_by_hand():
     assert longest_carry_chain(a, b, 5).tolist() == [carries_by_hand(x, y) for x, y in zip(a, b, strict=True)]
 
 
-def test_every_problem_is_asked_once_and_split_problems_as_they_were_drawn(analyzed, trained_data):
+def test_every_ordered_problem_is_asked_once_in_the_split_of_its_pair(analyzed, trained_data):
     _, _, a, b, bucket, _ = analyzed
-    pairs = Counter(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))
-    assert len(pairs) == 5_050 and set(pairs.values()) == {1}
-    assert all(x <= y < 100 for x, y in pairs)
+    asked = Counter(zip(a.tolist(), b.tolist(), strict=True))
+    assert len(asked) == 10_000 and set(asked.values()) == {1} and all(x < 100 and y < 100 for x, y in asked)
     data = AdditionDataModule(**trained_data)
     data.setup()
-    drawn = {problem: split for split in ("train", "val", "test") for problem in data.problems(split)}
-    asked = dict(zip(zip(a.tolist(), b.tolist(), strict=True), (BUCKETS[i] for i in bucket), strict=True))
-    assert {problem: asked[problem] for problem in drawn} == drawn  # in the drawn order, in the drawn split
-    assert Counter(asked.values())["never"] == 5_050 - len(drawn)
+    split_of = {
+        pair: split for split in ("train", "val", "test") for x, y in data.problems(split) for pair in [(x, y), (y, x)]
+    }
+    labels = dict(zip(zip(a.tolist(), b.tolist(), strict=True), (BUCKETS[i] for i in bucket), strict=True))
+    assert labels == {pair: split_of.get(pair, "never") for pair in asked}
 
 
-def test_report_figures_equal_a_direct_computation_over_all_5050_problems(analyzed, checkpoint_path):
+def test_report_figures_equal_a_direct_count_over_all_10000_ordered_problems(analyzed, checkpoint_path):
     report, output, a, b, bucket, right = analyzed
     assert json.loads((output / "report.json").read_text()) == report
     assert report["checkpoint"] == str(checkpoint_path)
-    assert (report["problems"], report["space"], report["whole_space"]) == (5_050, 5_050, True)
-    assert report["accuracy"] == right.mean() and report["wrong"] == (~right).sum()
+    assert (report["problems"], report["space"], report["whole_space"]) == (10_000, 10_000, True)
+    model = load_model(checkpoint_path)
+    every = [f"{x}+{y}" for x in range(100) for y in range(100)]
+    wrong = [
+        problem for problem, answer in zip(every, model.answer(every), strict=True) if answer != str(eval(problem))
+    ]
+    assert report["wrong"] == len(wrong) == (~right).sum() > 0 and report["accuracy"] == right.mean()
     by_split = {row["split"]: row for row in report["by_split"]}
-    assert sum(row["problems"] for row in report["by_split"]) == 5_050
-    assert [by_split[name]["problems"] for name in BUCKETS] == [1_800, 200, 1_000, 2_050]
+    assert sum(row["problems"] for row in report["by_split"]) == 10_000
     for index, name in enumerate(BUCKETS):
-        assert by_split[name]["accuracy"] == pytest.approx(right[bucket == index].mean(), abs=1e-12)
-        assert by_split[name]["wrong"] == (~right[bucket == index]).sum()
+        mine = bucket == index
+        assert (by_split[name]["problems"], by_split[name]["wrong"]) == (mine.sum(), (~right[mine]).sum())
     chains = np.array([carries_by_hand(x, y) for x, y in zip(a, b, strict=True)])
     for row in report["by_carry_chain"]:
         mine = chains == row["carry_chain"]
@@ -84,6 +88,20 @@ def test_report_figures_equal_a_direct_computation_over_all_5050_problems(analyz
     digit_pairs = Counter(tuple(sorted(pair)) for pair in lengths)
     assert {tuple(row["digits"]): row["problems"] for row in report["by_digit_counts"]} == digit_pairs
     assert [row["place"] for row in report["by_position"]] == ["10^0", "10^1", "10^2"]
+    new_digit = a + b >= 100
+    assert report["carry_into_new_digit"]["problems"] == new_digit.sum() == 4_950
+    assert report["carry_into_new_digit"]["wrong"] == (~right[new_digit]).sum()
+
+
+def test_the_hard_problems_are_asked_and_reported(analyzed, checkpoint_path):
+    report = analyzed[0]
+    named = hard_problems(2)
+    assert [(row["what"], row["problem"]) for row in report["hard"]] == [(w, f"{x}+{y}") for w, x, y in named]
+    assert [row["problem"] for row in report["hard"]][:6] == ["99+99", "98+99", "99+98", "99+1", "1+99", "0+0"]
+    answers = load_model(checkpoint_path).answer([row["problem"] for row in report["hard"]])
+    assert [row["answer"] for row in report["hard"]] == answers
+    assert report["hard_wrong"] == [row["problem"] for row in report["hard"] if row["answer"] != row["true"]]
+    assert "## Hard problems" in (analyzed[1] / "report.md").read_text()
 
 
 def test_worst_problems_are_wrong_answers_with_the_least_probable_true_sum(analyzed, checkpoint_path):
@@ -107,12 +125,12 @@ def test_error_map_has_one_pixel_per_problem(analyzed):
     assert (where["size"], where["numbers_per_pixel"]) == (100, 1)
     image = np.round(imread(output / "errors.png")[..., :3] * 255).astype(np.uint8)
     top, left, size = where["top"], where["left"], where["size"]
-    grid = image[top : top + size, left : left + size][::-1]  # row 0 at the bottom: smaller operand 0
+    grid = image[top : top + size, left : left + size][::-1]  # row 0 at the bottom: b = 0
     expected = np.empty((100, 100, 3), dtype=np.uint8)
     expected[:] = EMPTY
-    expected[np.minimum(a, b), np.maximum(a, b)] = np.where(right[:, None], RIGHT, WRONG)
+    expected[b, a] = np.where(right[:, None], RIGHT, WRONG)
     assert np.array_equal(grid, expected)
-    assert (grid == WRONG).all(-1).sum() == report["wrong"] > 0
+    assert (grid == WRONG).all(-1).sum() == report["wrong"] > 0 and not (grid == EMPTY).all(-1).any()
     assert (output / "carry.png").stat().st_size > 0
 
 
@@ -123,7 +141,7 @@ def test_a_large_space_is_sampled_uniformly_seeded_and_binned(tmp_path):
     trainer.fit(AdditionModel(digits=4), AdditionDataModule(digits=4, num_samples=200, test_samples=50))
     (checkpoint,) = root.rglob("*.ckpt")
     report = analyze(checkpoint, tmp_path / "out", samples=3_000, seed=7)
-    assert (report["problems"], report["space"], report["whole_space"]) == (3_000, 50_005_000, False)
+    assert (report["problems"], report["space"], report["whole_space"]) == (3_000, 10**8, False)
     assert sum(row["problems"] for row in report["by_split"]) == 3_000
     assert report["error_map"]["numbers_per_pixel"] == 10
     data = split_problems({"digits": 4, "num_samples": 200, "test_samples": 50})
@@ -131,10 +149,11 @@ def test_a_large_space_is_sampled_uniformly_seeded_and_binned(tmp_path):
     again, _, _, _ = problems_to_ask(4, data, samples=3_000, seed=7)
     other, _, _, _ = problems_to_ask(4, data, samples=3_000, seed=8)
     assert np.array_equal(a, again) and not np.array_equal(a, other)
-    assert len(set(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))) == 3_000
-    # Uniform over pairs: the larger operand's mean is 2/3 of the range, the smaller's 1/3.
+    assert len(set(zip(a.tolist(), b.tolist(), strict=True))) == 3_000
+    # Uniform over ordered pairs: each operand's mean is half the range, the larger's 2/3, the smaller's 1/3.
+    assert a.mean() == pytest.approx(5_000, rel=0.04) and b.mean() == pytest.approx(5_000, rel=0.04)
     assert np.maximum(a, b).mean() == pytest.approx(6_667, rel=0.03)
-    assert np.minimum(a, b).mean() == pytest.approx(3_333, rel=0.06)
+    assert len(report["hard"]) == len(hard_problems(4))  # asked whatever the sample
 
 
 # None in sys.modules makes `import matplotlib` fail as if it were not installed. (It is set after lit_addition is
@@ -159,7 +178,7 @@ def test_without_matplotlib_the_tables_are_written_and_one_line_says_how_to_get_
     hint = "the plots need matplotlib: pip install 'lit-addition[plot]'"
     assert f"Not drawn: {hint}." in (output / "report.md").read_text()
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("Every problem of the 2-digit space (5,050 problems")
+    assert lines[0].startswith("Every ordered problem of the 2-digit space (10,000 problems: a+b and b+a both count)")
     assert lines[-1] == f"no errors.png or carry.png: {hint}"
     assert [p.name for p in tmp_path.iterdir()] == ["report"]  # nothing written to the current directory
 

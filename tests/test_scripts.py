@@ -10,9 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_script(name: str, *args: str) -> None:
+def run_script(name: str, *args: str) -> str:
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / name), *args], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
 
 
 def test_benchmark_quick_writes_every_section(tmp_path):
@@ -26,9 +27,12 @@ def test_benchmark_quick_writes_every_section(tmp_path):
     (recipe,) = results["time_to_accuracy"]
     assert recipe["epochs_run"] == 2 and len(recipe["curve"]) == 2
     assert 0 <= recipe["test_seq_acc"] <= 1
+    loop = results["tuned_loop"]
+    assert (loop["batch_size"], loop["peak_lr"], len(loop["runs"])) == (512, 0.02, 2)
+    assert loop["train_s_total"] == min(run["train_s_total"] for run in loop["runs"]) > 0
     assert results["inference"]["problems"] == 5_050
     analysis = results["analysis"]
-    assert (analysis["problems"], analysis["whole_space"]) == (5_050, True)
+    assert (analysis["problems"], analysis["whole_space"]) == (10_000, True)
     assert analysis["evaluation_s"] < analysis["total_s"]
     report = (tmp_path / "benchmarks.md").read_text()
     assert "`python scripts/benchmark.py --quick`" in report
@@ -61,7 +65,27 @@ def test_ablations_quick_compares_every_change(tmp_path):
     run_script("ablations.py", "--quick", "--output", str(tmp_path))
     results = json.loads((tmp_path / "ablations.json").read_text())
     changes = [row["change"] for row in results["rows"]]
-    assert changes[:3] == ["fused AdamW", "torch.compile", "bf16 autocast"] and len(changes) == 7
+    assert changes[:2] == ["fused AdamW", "torch.compile"] and len(changes) == 8
+    assert changes[2].startswith("bf16 autocast (LSTMs in") and changes[3].startswith("bf16 autocast, LSTMs in float32")
     for row in results["rows"]:
         assert row["ratio"] == row["candidate_ms"] / row["baseline_ms"] and row["baseline_ms"] > 0
     assert "| fused AdamW |" in (tmp_path / "ablations.md").read_text()
+
+
+def test_precision_quick_compares_three_runs():
+    table = run_script("precision.py", "--quick").splitlines()
+    rows = [line for line in table if line.startswith("| `")]
+    assert len(rows) == 3 and rows[0].startswith("| `32-true` |") and rows[0].endswith("| 1.00x |")
+    assert rows[1].startswith("| `bf16-mixed`, LSTMs in ") and "the fallback, forced" in rows[2]
+
+
+def test_seeds_quick_counts_every_ordered_problem_per_seed(tmp_path):
+    run_script(
+        "seeds.py", "--configs", "2digit", "--seeds", "2", "--output", str(tmp_path), "--", "--trainer.max_epochs=1"
+    )
+    rows = json.loads((tmp_path / "seeds.json").read_text())
+    assert [(row["config"], row["seed"], row["epochs"]) for row in rows] == [("2digit", 1234, 1), ("2digit", 1, 1)]
+    for row in rows:
+        assert (row["problems"], row["whole_space"]) == (10_000, True) and 0 < row["wrong"] <= 10_000
+        assert row["epoch_99"] is None and "99+99" in row["hard_wrong"]  # one epoch learns next to nothing
+    assert "| 2digit `--trainer.max_epochs=1` | 1234 | 10,000 (all) |" in (tmp_path / "seeds.md").read_text()
