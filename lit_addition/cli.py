@@ -37,11 +37,11 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, Pr
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning_utilities.core import rank_zero as rank_zero_module
 
-from lit_addition import analyze, answer, demo, export
 from lit_addition.callbacks import EpochLines, RunSummary, SamplePredictions
-from lit_addition.checkpoint import read_checkpoint
+from lit_addition.commands import analyze, answer, demo, export
 from lit_addition.data import AdditionDataModule
 from lit_addition.errors import InputError
+from lit_addition.inference import read_checkpoint
 from lit_addition.machine import HeldLogs, check_trainer_flags, given_flags
 from lit_addition.model import AdditionModel
 from lit_addition.prediction import PredictionWriter

@@ -23,10 +23,10 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
-from lit_addition.encoding import Encoding
 from lit_addition.errors import InputError
 from lit_addition.prediction import ProblemLines
 from lit_addition.problems import count_problems, sample_problems
+from lit_addition.runtime.encoding import Encoding
 from lit_addition.sampling import EvalBatches, TrainBatches, data_parallel_shard
 
 Split = Literal["train", "val", "test"]

@@ -18,10 +18,10 @@ from lightning.pytorch import LightningModule
 from lightning.pytorch.trainer.states import TrainerFn
 from torchmetrics import MeanMetric
 
-from lit_addition.encoding import ANSWER_BATCH_SIZE, VOCAB_SIZE, Encoding
 from lit_addition.errors import InputError
 from lit_addition.metrics import AnswerAccuracy, restore_states, synced_states
 from lit_addition.network import AdditionLSTM
+from lit_addition.runtime.encoding import ANSWER_BATCH_SIZE, VOCAB_SIZE, Encoding
 
 # Hyperparameters that must agree between a checkpoint and the model it is loaded into.
 STRUCTURAL_HPARAMS = ("digits", "reverse", "reverse_answer", "hidden_size", "num_layers")

@@ -25,7 +25,7 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 from torch.utils.data import Dataset
 
-from lit_addition.encoding import Encoding, InputError
+from lit_addition.runtime.encoding import Encoding, InputError
 
 PREDICTIONS_FILE = "predictions.jsonl"
 

@@ -36,8 +36,8 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassExactMatch
 
 from lit_addition import AdditionDataModule, AdditionModel, machine
 from lit_addition.cli import build_cli
-from lit_addition.encoding import VOCAB_SIZE
 from lit_addition.metrics import AnswerAccuracy
+from lit_addition.runtime.encoding import VOCAB_SIZE
 
 BATCH = 32
 

@@ -32,11 +32,11 @@ from report import machine_description, write_report
 from timing import ROOT, TUNED_LOOP, on_a_terminal, train_config, tuned_loop
 
 from lit_addition import AdditionDataModule, AdditionModel
-from lit_addition.analysis import evaluate, summary
 from lit_addition.cli import build_cli
+from lit_addition.commands.plots import carry_plot, error_map
+from lit_addition.commands.problem_space import evaluate, summary
 from lit_addition.data import ProblemTensors, _already_batched
 from lit_addition.model import optimizer_and_schedule
-from lit_addition.plots import carry_plot, error_map
 from lit_addition.problems import count_problems, reference_loop, sample_problems
 
 

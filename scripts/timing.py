@@ -125,8 +125,8 @@ def tuned_loop(data: dict, epochs: int = TUNED_LOOP["epochs"]) -> list[dict]:
     import torch.nn.functional as F
 
     from lit_addition import AdditionDataModule
-    from lit_addition.encoding import VOCAB_SIZE
     from lit_addition.network import AdditionLSTM
+    from lit_addition.runtime.encoding import VOCAB_SIZE
 
     kept = ("digits", "num_samples", "val_fraction", "test_samples", "seed")
     problems = AdditionDataModule(**{name: data[name] for name in kept}, reverse_answer=False)
@@ -170,8 +170,8 @@ def _child(argv: list[str]) -> None:
         (metrics,) = cli.trainer.test(cli.model, cli.datamodule, ckpt_path="best", verbose=False)
         print(RECORD + json.dumps({k: float(v) for k, v in metrics.items()}), flush=True)
     if "--analyze" in options:
-        from lit_addition.analysis import evaluate, summary
-        from lit_addition.checkpoint import data_hparams, load_model, read_checkpoint
+        from lit_addition.commands.problem_space import evaluate, summary
+        from lit_addition.inference import data_hparams, load_model, read_checkpoint
 
         best = cli.trainer.checkpoint_callback.best_model_path
         model = load_model(best)

@@ -13,11 +13,17 @@ import pytest
 from matplotlib.image import imread
 
 from lit_addition import AdditionDataModule, AdditionModel
-from lit_addition.analysis import BUCKETS, hard_problems, longest_carry_chain, problems_to_ask, split_problems
-from lit_addition.analyze import analyze
-from lit_addition.checkpoint import load_model
 from lit_addition.cli import main
-from lit_addition.plots import EMPTY, RIGHT, WRONG
+from lit_addition.commands.analyze import analyze
+from lit_addition.commands.plots import EMPTY, RIGHT, WRONG
+from lit_addition.commands.problem_space import (
+    BUCKETS,
+    hard_problems,
+    longest_carry_chain,
+    problems_to_ask,
+    split_problems,
+)
+from lit_addition.inference import load_model
 
 
 def carries_by_hand(a: int, b: int) -> int:

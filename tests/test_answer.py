@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from lit_addition.answer import answer_stream
-from lit_addition.checkpoint import load_model
 from lit_addition.cli import COMMANDS, main
+from lit_addition.commands.answer import answer_stream
+from lit_addition.inference import load_model
 
 NEGATIVE = "'-5+3': negative numbers are not supported: both numbers must be 0 or more"
 STAR = """'5*3': '*' is not allowed: use only the digits 0-9, "+" and spaces, e.g. 535+61"""

@@ -7,7 +7,7 @@ import numpy as np
 
 from lit_addition import AdditionModel, SamplePredictions
 from lit_addition.callbacks import colour_enabled, sample_lines
-from lit_addition.encoding import Encoding
+from lit_addition.runtime.encoding import Encoding
 
 LINE = re.compile(r"^Q (\d+)\+(\d+) +T (\d+) +(☑|☒) (\S*)$")
 

@@ -9,7 +9,7 @@ import torch
 import torch.serialization
 
 from lit_addition import AdditionModel, InputError
-from lit_addition.checkpoint import load_model, read_checkpoint
+from lit_addition.inference import load_model, read_checkpoint
 
 HOW_TO_GET_ONE = "pass a .ckpt file that `python -m lit_addition fit` wrote (under logs/*/version_*/checkpoints/)"
 

@@ -14,12 +14,12 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 from processes import BLOCK_LIT_ADDITION, QUIET_GRADIO, serving
 
-from lit_addition.addition_onnx import problems_to_try
-from lit_addition.analysis import longest_carry_chain
-from lit_addition.app import RIGHT, WRONG, describe, explain
-from lit_addition.checkpoint import load_model
 from lit_addition.cli import main
-from lit_addition.encoding import Encoding, InputError
+from lit_addition.commands.problem_space import longest_carry_chain
+from lit_addition.inference import load_model
+from lit_addition.runtime.adder import problems_to_try
+from lit_addition.runtime.app import RIGHT, WRONG, describe, explain
+from lit_addition.runtime.encoding import Encoding, InputError
 
 GOOD = ["12+34", " 7 + 8 ", "99+1", "0+0", "53+6"]
 BAD = ["5*3", "123+4", "-5+3", "", "٣+1", "1+2+3", "<b>1</b>+2"]

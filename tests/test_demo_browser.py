@@ -18,10 +18,10 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from processes import serving
 
-from lit_addition.addition_onnx import problems_to_try
-from lit_addition.app import RIGHT, WRONG
-from lit_addition.checkpoint import load_model
+from lit_addition.inference import load_model
 from lit_addition.problems import count_problems, problems_at
+from lit_addition.runtime.adder import problems_to_try
+from lit_addition.runtime.app import RIGHT, WRONG
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [

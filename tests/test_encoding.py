@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lit_addition import encoding as encoding_module
-from lit_addition.encoding import VOCAB, VOCAB_SIZE, Encoding, count_digits
 from lit_addition.errors import InputError
+from lit_addition.runtime import encoding as encoding_module
+from lit_addition.runtime.encoding import VOCAB, VOCAB_SIZE, Encoding, count_digits
 
 
 def reference_style_strings(digits: int, a: int, b: int, reverse: bool) -> tuple[str, str]:

@@ -12,12 +12,13 @@ import pytest
 from packaging.requirements import Requirement
 from processes import BLOCK_LIT_ADDITION
 
-from lit_addition import AdditionDataModule, InputError, encoding
-from lit_addition.addition_onnx import APP_REQUIREMENTS, REQUIREMENTS
-from lit_addition.checkpoint import data_hparams, load_model, read_checkpoint
+from lit_addition import AdditionDataModule, InputError
 from lit_addition.cli import main
-from lit_addition.export import CARD_FILE, evaluate_test_split, export
-from lit_addition.model_card import model_card
+from lit_addition.commands.export import CARD_FILE, evaluate_test_split, export
+from lit_addition.commands.model_card import model_card
+from lit_addition.inference import data_hparams, load_model, read_checkpoint
+from lit_addition.runtime import encoding
+from lit_addition.runtime.adder import APP_REQUIREMENTS, REQUIREMENTS
 
 # Run in a fresh interpreter that cannot import lit_addition or torch, using the exported folder alone.
 ISOLATED = (
@@ -26,14 +27,14 @@ ISOLATED = (
 import json, runpy
 folder, problems_file = sys.argv[1:]
 sys.path.insert(0, folder)
-from addition_onnx import OnnxAdder
+from adder import OnnxAdder
 
 adder = OnnxAdder()
 problems = json.load(open(problems_file))
 errors = [str(e) for e in adder.answer_each(problems["bad"])]
 print(json.dumps({"answers": adder.answer(problems["good"]), "errors": errors, "torch": "torch" in sys.modules}))
-sys.argv = ["addition_onnx.py", "12+34", "5*3"]
-runpy.run_path(f"{folder}/addition_onnx.py", run_name="__main__")
+sys.argv = ["adder.py", "12+34", "5*3"]
+runpy.run_path(f"{folder}/adder.py", run_name="__main__")
 """
 )
 
@@ -44,14 +45,14 @@ def test_export_writes_the_model_the_verbatim_core_the_runner_the_demo_and_the_c
     assert {p.name for p in exported.iterdir()} == {
         "model.onnx",
         "encoding.py",
-        "addition_onnx.py",
+        "adder.py",
         "app.py",
         "facts.json",
         "requirements.txt",
         CARD_FILE,
         "notes.txt",
     }
-    for name in ("encoding.py", "addition_onnx.py", "app.py"):
+    for name in ("encoding.py", "adder.py", "app.py"):
         assert (exported / name).read_bytes() == (Path(encoding.__file__).parent / name).read_bytes()
     assert (exported / "notes.txt").read_text() == "the user's own file\n"  # left alone
     assert (exported / "requirements.txt").read_text().splitlines() == [*REQUIREMENTS, *APP_REQUIREMENTS]
@@ -101,7 +102,7 @@ def test_model_card_reports_the_checkpoints_config_data_and_test_scores(exported
     assert "1,000 problems regenerated from the data module's seed (5)" in card
     assert "| `hidden_size` | `64` |" in card and "| `seed` | `5` |" in card
     assert "Two whole numbers from 0 to 99 (at most 2 digit(s) each)" in card
-    assert 'python addition_onnx.py "53+6" "99+1"' in card  # examples the 2-digit model accepts
+    assert 'python adder.py "53+6" "99+1"' in card  # examples the 2-digit model accepts
     assert "exported to ONNX from `tiny.ckpt`" in card
     for section in ("## Use", "## Model", "## Data", "## Evaluation", "## Intended use", "## Limits"):
         assert section in card

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torchmetrics.classification import MulticlassAccuracy, MulticlassExactMatch
 
-from lit_addition.encoding import VOCAB, VOCAB_SIZE
 from lit_addition.metrics import AnswerAccuracy, restore_states, synced_states
+from lit_addition.runtime.encoding import VOCAB, VOCAB_SIZE
 
 
 def ids(*texts: str) -> torch.Tensor:

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from lit_addition import AdditionDataModule, InputError
-from lit_addition.checkpoint import load_model
 from lit_addition.cli import main
-from lit_addition.encoding import Encoding
+from lit_addition.inference import load_model
 from lit_addition.prediction import PREDICTIONS_FILE, ProblemLines
+from lit_addition.runtime.encoding import Encoding
 
 STAR = """'5*3': '*' is not allowed: use only the digits 0-9, "+" and spaces, e.g. 535+61"""
 

@@ -29,11 +29,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from lit_addition.analysis import BUCKET_NAMES, SAMPLES, SEED, WORST, evaluate, how_many, summary
-from lit_addition.checkpoint import data_hparams, load_model, read_checkpoint
-from lit_addition.encoding import ANSWER_BATCH_SIZE
+from lit_addition.commands.folders import output_folder
+from lit_addition.commands.problem_space import BUCKET_NAMES, SAMPLES, SEED, WORST, evaluate, how_many, summary
 from lit_addition.errors import InputError
-from lit_addition.folders import output_folder
+from lit_addition.inference import data_hparams, load_model, read_checkpoint
+from lit_addition.runtime.encoding import ANSWER_BATCH_SIZE
 
 REPORT_JSON, REPORT_MD, ERRORS_PNG, CARRY_PNG = "report.json", "report.md", "errors.png", "carry.png"
 PLOT_HINT = "the plots need matplotlib: pip install 'lit-addition[plot]'"
@@ -68,7 +68,7 @@ def analyze(
     report = {"checkpoint": str(ckpt_path), "seed": seed, **summary(evaluation)}
     title = f"{Path(ckpt_path).name}: {evaluation.encoding.digits}-digit addition"
     try:
-        from lit_addition.plots import carry_plot, error_map
+        from lit_addition.commands.plots import carry_plot, error_map
     except ImportError as error:
         if error.name is None or error.name.split(".")[0] != "matplotlib":
             raise

@@ -4,9 +4,9 @@
 
 * ``model.onnx``: the network, weights inside, with the model's encoding (digits, reversal) in its metadata;
 * ``encoding.py``: lit_addition's parser, encoder and decoder, copied verbatim (it needs only NumPy);
-* ``addition_onnx.py``: the runner, ``OnnxAdder().answer(["535+61"])`` or ``python addition_onnx.py 535+61``;
-* ``app.py``: the web demo, :mod:`lit_addition.app` copied verbatim, with ``facts.json`` (what the page says about
-  the model) and ``requirements.txt``: the folder is a Hugging Face Space as it stands;
+* ``adder.py``: the runner, ``OnnxAdder().answer(["535+61"])`` or ``python adder.py 535+61``;
+* ``app.py``: the web demo, :mod:`lit_addition.runtime.app` copied verbatim, with ``facts.json`` (what the page says
+  about the model) and ``requirements.txt``: the folder is a Hugging Face Space as it stands;
 * ``MODEL_CARD.md``: the config, the data, test-split metrics measured on the exported model, intended use, limits.
 
 ONNX rather than TorchScript: TorchScript is deprecated in current torch, and an ONNX model runs on onnxruntime
@@ -30,7 +30,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from lit_addition.addition_onnx import (
+from lit_addition.commands.folders import output_folder, refuse_file
+from lit_addition.commands.model_card import TestResult, model_card, model_facts
+from lit_addition.data import AdditionDataModule
+from lit_addition.inference import data_hparams, load_model, read_checkpoint
+from lit_addition.metrics import AnswerAccuracy
+from lit_addition.model import AdditionModel
+from lit_addition.runtime.adder import (
     APP_REQUIREMENTS,
     ENCODING_KEY,
     FACTS_FILE,
@@ -40,18 +46,12 @@ from lit_addition.addition_onnx import (
     REQUIREMENTS,
     OnnxAdder,
 )
-from lit_addition.checkpoint import data_hparams, load_model, read_checkpoint
-from lit_addition.data import AdditionDataModule
-from lit_addition.encoding import ANSWER_BATCH_SIZE, InputError, Predict
-from lit_addition.folders import output_folder, refuse_file
-from lit_addition.metrics import AnswerAccuracy
-from lit_addition.model import AdditionModel
-from lit_addition.model_card import TestResult, model_card, model_facts
+from lit_addition.runtime.encoding import ANSWER_BATCH_SIZE, InputError, Predict
 
 CARD_FILE = "MODEL_CARD.md"
 REQUIREMENTS_FILE = "requirements.txt"
 # Copied verbatim beside the ONNX file: the dependency-free inference core, the runner and the web demo.
-RUNTIME_SOURCES = tuple(Path(__file__).with_name(name) for name in ("encoding.py", "addition_onnx.py", "app.py"))
+RUNTIME_SOURCES = tuple(Path(__file__).parents[1] / "runtime" / name for name in ("encoding.py", "adder.py", "app.py"))
 
 
 @contextlib.contextmanager

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from lit_addition.data import SPLITS, AdditionDataModule
-from lit_addition.encoding import ANSWER_BATCH_SIZE, Encoding, Predict, count_digits
+from lit_addition.runtime.encoding import ANSWER_BATCH_SIZE, Encoding, Predict, count_digits
 
 FULL_SPACE_LIMIT = 1_000_000  # spaces up to this many ordered problems are evaluated whole: 2 and 3 digits
 SAMPLES = 200_000  # problems drawn from a larger space

@@ -1,6 +1,6 @@
 """The pictures of ``analyze``: the error map over the problem space and accuracy by carry-chain length.
 
-Needs matplotlib, the optional extra ``plot``; :mod:`lit_addition.analyze` imports this module only when it is
+Needs matplotlib, the optional extra ``plot``; :mod:`lit_addition.commands.analyze` imports this module only when it is
 installed. The error map is drawn with ``figimage``, which puts an array on the canvas pixel for pixel, unscaled:
 for 2 and 3 digits each problem is exactly one pixel, at (a, b), and the axes around it
 only add ticks and labels. Larger spaces are shown in bins, each coloured by the error rate of its sampled problems.
@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
-from lit_addition.analysis import BUCKET_NAMES, BUCKETS, Evaluation
+from lit_addition.commands.problem_space import BUCKET_NAMES, BUCKETS, Evaluation
 
 RIGHT = (222, 235, 222)  # pale green: a problem answered right
 WRONG = (214, 39, 40)  # red: a problem answered wrong

@@ -3,7 +3,7 @@
 One file serves both ways of running the demo. ``python -m lit_addition demo --ckpt_path CKPT`` builds it around a
 checkpoint; ``export`` copies this file, unchanged, as ``app.py`` beside the ONNX model, where ``python app.py`` builds
 it around the exported model (this is what a Hugging Face Space runs). So it imports only Gradio, NumPy and the
-dependency-free ``encoding.py`` and ``addition_onnx.py``, and gets the model as a function from question ids to
+dependency-free ``encoding.py`` and ``adder.py``, and gets the model as a function from question ids to
 logits plus a dict of facts.
 
 The page: a problem box; the model's answer, the true sum and ☑ or ☒; the model's confidence in each answer
@@ -34,10 +34,10 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio reads it: no t
 import gradio as gr  # noqa: E402
 
 if __package__:  # imported from the lit_addition package
-    from .addition_onnx import FACTS_FILE, OnnxAdder, problems_to_try
+    from .adder import FACTS_FILE, OnnxAdder, problems_to_try
     from .encoding import VOCAB, Encoding, InputError, Predict
-else:  # run in an exported folder, beside its copies of encoding.py and addition_onnx.py
-    from addition_onnx import FACTS_FILE, OnnxAdder, problems_to_try
+else:  # run in an exported folder, beside its copies of encoding.py and adder.py
+    from adder import FACTS_FILE, OnnxAdder, problems_to_try
     from encoding import VOCAB, Encoding, InputError, Predict
 
 RIGHT, WRONG = "☑ right", "☒ wrong"

@@ -20,9 +20,9 @@ import sys
 from collections.abc import Iterable
 from itertools import islice
 
-from lit_addition.checkpoint import load_model
-from lit_addition.encoding import ANSWER_BATCH_SIZE, Encoding, InputError, Predict, answer_line
+from lit_addition.inference import load_model
 from lit_addition.prediction import record, text_lines
+from lit_addition.runtime.encoding import ANSWER_BATCH_SIZE, Encoding, InputError, Predict, answer_line
 
 
 def answer_stream(

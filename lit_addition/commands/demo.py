@@ -1,4 +1,4 @@
-"""The ``demo`` command: the web demo of :mod:`lit_addition.app` around a checkpoint.
+"""The ``demo`` command: the web demo of :mod:`lit_addition.runtime.app` around a checkpoint.
 
 ::
 
@@ -15,16 +15,16 @@ import argparse
 from pathlib import Path
 from types import ModuleType
 
-from lit_addition.checkpoint import data_hparams, load_model, read_checkpoint
+from lit_addition.commands.export import evaluate_test_split
+from lit_addition.commands.model_card import model_facts
 from lit_addition.errors import InputError
-from lit_addition.export import evaluate_test_split
-from lit_addition.model_card import model_facts
+from lit_addition.inference import data_hparams, load_model, read_checkpoint
 
 
 def _app() -> ModuleType:
-    """:mod:`lit_addition.app`, which needs Gradio."""
+    """:mod:`lit_addition.runtime.app`, which needs Gradio."""
     try:
-        from lit_addition import app
+        from lit_addition.runtime import app
     except ImportError as error:
         if error.name is None or error.name.split(".")[0] != "gradio":
             raise

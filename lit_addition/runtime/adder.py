@@ -2,14 +2,14 @@
 
 ``export`` copies this file, unchanged, into the exported folder, next to ``model.onnx`` and ``encoding.py``::
 
-    python addition_onnx.py "535+61" "99+1"          # prints 535+61 = 596 and 99+1 = 100
+    python adder.py "535+61" "99+1"          # prints 535+61 = 596 and 99+1 = 100
 
-    from addition_onnx import OnnxAdder
+    from adder import OnnxAdder
     OnnxAdder().answer(["535+61", "7+8"])             # ["596", "15"]
 
 ``encoding.py`` is lit_addition's own parser, encoder and decoder, copied verbatim, so the exported model refuses
 and answers exactly as the checkpoint does. The model's digits and reversal are read from ``model.onnx`` itself.
-Inside lit_addition this module is ``lit_addition.addition_onnx``, which ``export`` uses to test what it wrote.
+Inside lit_addition this module is ``lit_addition.runtime.adder``, which ``export`` uses to test what it wrote.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ REQUIREMENTS = ("numpy>=1.24", "onnxruntime>=1.17")  # all that this runner need
 APP_REQUIREMENTS = ("gradio>=6,<7",)  # what the web demo app.py beside it needs on top
 MODEL_FILE = "model.onnx"
 FACTS_FILE = "facts.json"  # what the web demo app.py says about the model: digits, parameters, test accuracy
-ENCODING_KEY = "lit_addition.encoding"  # metadata entry of model.onnx: the Encoding's fields as JSON
+ENCODING_KEY = "lit_addition.runtime.encoding"  # metadata entry of model.onnx: the Encoding's fields as JSON
 INPUT_NAME = "question_ids"
 OUTPUT_NAME = "logits"
 

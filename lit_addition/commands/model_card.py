@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lit_addition.addition_onnx import (
+from lit_addition.inference import data_hparams
+from lit_addition.model import AdditionModel
+from lit_addition.runtime.adder import (
     APP_REQUIREMENTS,
     ENCODING_KEY,
     INPUT_NAME,
@@ -19,9 +21,7 @@ from lit_addition.addition_onnx import (
     REQUIREMENTS,
     problems_to_try,
 )
-from lit_addition.checkpoint import data_hparams
-from lit_addition.encoding import VOCAB
-from lit_addition.model import AdditionModel
+from lit_addition.runtime.encoding import VOCAB
 
 
 @dataclass(frozen=True)
@@ -102,11 +102,11 @@ Needs only {" and ".join(f"`{r}`" for r in REQUIREMENTS)}; neither lit_addition 
 
 ```bash
 pip install {" ".join(f'"{r}"' for r in REQUIREMENTS)}
-python addition_onnx.py {" ".join(f'"{e}"' for e in examples)}
+python adder.py {" ".join(f'"{e}"' for e in examples)}
 ```
 
 ```python
-from addition_onnx import OnnxAdder
+from adder import OnnxAdder
 OnnxAdder().answer({examples!r})
 ```
 
@@ -122,7 +122,7 @@ python app.py                      # http://127.0.0.1:7860; --host and --port to
 |---|---|
 | `{MODEL_FILE}` | {onnx_file} |
 | `encoding.py` | lit_addition's own parser, encoder and decoder, copied verbatim; NumPy only |
-| `addition_onnx.py` | the runner: `OnnxAdder` and a command line |
+| `adder.py` | the runner: `OnnxAdder` and a command line |
 | `app.py` | the web demo (Gradio): a page to try problems on, and an `answer` API endpoint |
 | `facts.json` | what the demo page says about the model: digits, parameters, test-split accuracy |
 | `requirements.txt` | everything the folder needs, the demo included |
