@@ -15,21 +15,19 @@ Bad input ends in one line, ``error: ...``, and exit status 2: a flag or config 
 :func:`lit_addition.machine.check_trainer_flags` before the Trainer is built), and every :class:`InputError`.
 
 Commands that use a trained model rather than train one (``answer``, ``export``, ``analyze``, ``demo``) are not
-LightningCLI subcommands: :func:`main` sends them, by their first argument, to the plain-argparse commands registered
-in :data:`COMMANDS`.
+LightningCLI subcommands: ``python -m lit_addition`` (:mod:`lit_addition.__main__`) sends them to
+:mod:`lit_addition.commands` before Lightning is imported.
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import logging
-import os
 import re
 import sys
 import warnings
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple, NoReturn
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 import torch
 from lightning.pytorch import Callback, Trainer
@@ -38,13 +36,13 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning_utilities.core import rank_zero as rank_zero_module
 
 from lit_addition.callbacks import EpochLines, RunSummary, SamplePredictions
-from lit_addition.commands import analyze, answer, demo, export
+from lit_addition.commands import COMMANDS
 from lit_addition.data import AdditionDataModule
-from lit_addition.errors import InputError
 from lit_addition.inference import read_checkpoint
 from lit_addition.machine import HeldLogs, check_trainer_flags, given_flags
 from lit_addition.model import AdditionModel
 from lit_addition.prediction import PredictionWriter
+from lit_addition.runtime.errors import InputError
 
 LOG_DIR = "logs"
 # A step of the 3-digit model takes a millisecond or two; redrawing the bar after every one cost 5-7% of a CPU step
@@ -60,22 +58,6 @@ SECTIONS = {"checkpoint": ModelCheckpoint, "last_checkpoint": ModelCheckpoint, "
 def _resolved_by_lightning(ckpt_path: str) -> bool:
     """Whether ``ckpt_path`` is one that Lightning finds itself: a keyword, a model registry name, or a URL."""
     return ckpt_path in ("best", "last", "hpc") or ckpt_path.lower().startswith("registry") or "://" in ckpt_path
-
-
-class Command(NamedTuple):
-    """A command outside LightningCLI: it adds its arguments to a plain argparse parser, then runs on them, raising
-    :class:`InputError` for bad input."""
-
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], None]
-
-
-COMMANDS: dict[str, Command] = {
-    "answer": Command(answer.add_arguments, answer.run),
-    "export": Command(export.add_arguments, export.run),
-    "analyze": Command(analyze.add_arguments, analyze.run),
-    "demo": Command(demo.add_arguments, demo.run),
-}
 
 
 class AdditionArgumentParser(LightningArgumentParser):
@@ -219,20 +201,9 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> AdditionCLI:
         )
 
 
-def run_command(name: str, args: list[str]) -> None:
-    """Parse ``args`` for the registered command ``name`` and run it."""
-    parser = argparse.ArgumentParser(prog=f"python -m lit_addition {name}")
-    COMMANDS[name].add_arguments(parser)
-    try:
-        COMMANDS[name].run(parser.parse_args(args))
-    except BrokenPipeError:  # the reader went away (`answer ... | head`): stop quietly, as other tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
-
-
-def main(args: list[str] | None = None) -> None:
-    """Run a registered command or else the LightningCLI; bad input ends in one line on stderr and exit status 2,
-    never a traceback."""
+def run_cli(args: list[str] | None = None) -> None:
+    """Run LightningCLI on ``args`` (default: the command line), without the warnings and tips of Lightning's that
+    are not the user's business, and leave any process group DDP started."""
     # Batches are slices of in-memory tensors, so worker processes would only add overhead.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     # Our training sampler resumes mid-epoch from the fit loop's own counters (lit_addition.sampling), which
@@ -244,17 +215,10 @@ def main(args: list[str] | None = None) -> None:
     )
     # Lightning advertises its cloud services once per run ("Tip: ... litlogger", "... litmodels").
     logging.getLogger(rank_zero_module.log.name).addFilter(lambda record: not str(record.msg).startswith("💡 Tip:"))
-    given = sys.argv[1:] if args is None else args
     try:
-        if given and given[0] in COMMANDS:
-            run_command(given[0], given[1:])
-        else:
-            build_cli(args)
-    except InputError as error:
+        build_cli(args)
+    finally:
         _leave_process_group()
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    _leave_process_group()
 
 
 def _leave_process_group() -> None:

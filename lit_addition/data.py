@@ -23,10 +23,10 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
-from lit_addition.errors import InputError
 from lit_addition.prediction import ProblemLines
 from lit_addition.problems import count_problems, sample_problems
 from lit_addition.runtime.encoding import Encoding
+from lit_addition.runtime.errors import InputError
 from lit_addition.sampling import EvalBatches, TrainBatches, data_parallel_shard
 
 Split = Literal["train", "val", "test"]
@@ -51,7 +51,7 @@ class ProblemTensors(Dataset):
         return self.questions[index], self.answers[index]
 
 
-def _already_batched(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+def already_batched(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """Collate function for :class:`ProblemTensors`, whose ``__getitems__`` already returns stacked tensors."""
     return batch
 
@@ -172,7 +172,7 @@ class AdditionDataModule(LightningDataModule):
     def _loader(self, dataset: ProblemTensors, **kwargs: Any) -> DataLoader:
         return DataLoader(
             dataset,
-            collate_fn=_already_batched,
+            collate_fn=already_batched,
             num_workers=self.hparams.num_workers,
             persistent_workers=self.hparams.num_workers > 0,
             **kwargs,

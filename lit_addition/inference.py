@@ -1,21 +1,34 @@
-"""Opening a checkpoint that a person named on the command line, with one clear error for each way it can be wrong.
+"""The inference core: a trained checkpoint, opened once, as an adder that every command that uses a model stands on.
 
-A path that does not exist, a file torch cannot read (truncated, random bytes, a pickle that is more than weights)
-and a readable file that is not a lit_addition checkpoint each get their own one-line :class:`InputError`. Files
-are read with ``weights_only=True`` and mapped to the CPU, so a checkpoint written on a GPU opens anywhere and a
-checkpoint from an untrusted source cannot run code.
+:class:`CheckpointAdder` is to lit_addition what ``LLM.load(...)`` is to litgpt: ``CheckpointAdder.load(path)``
+reads the file once and offers what ``answer``, ``export``, ``analyze`` and ``demo`` need (the interface of
+:class:`~lit_addition.runtime.adder.Adder`, which the exported ONNX runner implements too, plus the checkpoint's
+settings, splits and test accuracy). It needs torch and the network, not Lightning.
+
+Opening a checkpoint gives one clear error for each way it can be wrong: a path that does not exist, a file torch
+cannot read (truncated, random bytes, a pickle that is more than weights) and a readable file that is not a
+lit_addition checkpoint each get their own one-line :class:`InputError`. Files are read with ``weights_only=True``
+and mapped to the CPU, so a checkpoint written on a GPU opens anywhere and one from an untrusted source cannot run
+code.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from lit_addition.errors import InputError
-from lit_addition.model import STRUCTURAL_HPARAMS, AdditionModel
+from lit_addition.network import AdditionLSTM
+from lit_addition.runtime.adder import Adder, Score
+from lit_addition.runtime.encoding import VOCAB_SIZE, Encoding
+from lit_addition.runtime.errors import InputError
+
+# Hyperparameters that must agree between a checkpoint and the model it is loaded into.
+STRUCTURAL_HPARAMS = ("digits", "reverse", "reverse_answer", "hidden_size", "num_layers")
 
 _ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 _HOW_TO_GET_ONE = "pass a .ckpt file that `python -m lit_addition fit` wrote (under logs/*/version_*/checkpoints/)"
@@ -56,27 +69,114 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return checkpoint
 
 
-def load_model(path: str | Path) -> AdditionModel:
-    """The model stored in a checkpoint, on the CPU and in eval mode, its encoding taken from the checkpoint.
+class NetworkAdder(Adder):
+    """A network in memory as an :class:`~lit_addition.runtime.adder.Adder`: answers, probabilities and scores from
+    torch, on the network's own device, in inference mode.
+
+    Args:
+        net: the network.
+        encoding: how its questions and answers are written.
+        source: what the facts call it.
+    """
+
+    def __init__(self, net: AdditionLSTM, encoding: Encoding, source: str = "") -> None:
+        self.net = net
+        self.encoding = encoding
+        self.source = source
+
+    @torch.inference_mode()
+    def logits(self, question_ids: np.ndarray) -> np.ndarray:
+        device = next(self.net.parameters()).device
+        return self.net(torch.from_numpy(np.ascontiguousarray(question_ids)).to(device)).float().cpu().numpy()
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return {"digits": self.encoding.digits, "parameters": sum(p.numel() for p in self.net.parameters()),
+                "test_seq_acc": None, "test_problems": None, "source": self.source}  # fmt: skip
+
+
+class CheckpointAdder(NetworkAdder):
+    """A checkpoint written by ``fit``, opened once, and everything a command asks of it: the adder's interface, the
+    checkpoint's settings, its train, val and test problems regenerated from its saved data settings, and its
+    accuracy on the test split. ``answer``, ``predict``'s Python users, ``export``, ``analyze`` and ``demo`` stand
+    on it; :meth:`load` is the one place that reads a checkpoint file.
+
+    Args:
+        checkpoint: the checkpoint's contents, as :func:`read_checkpoint` returns them.
+        path: where it was read from; the facts name the file.
 
     Raises:
-        InputError: the file is missing, unreadable, not one of ours, or its weights do not fit its own
-            hyperparameters.
+        InputError: the weights do not fit the network the checkpoint's own hyperparameters describe.
     """
-    read_checkpoint(path)
-    try:
-        model = AdditionModel.load_from_checkpoint(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, TypeError, KeyError) as error:  # weights that do not fit the network the hparams describe
-        raise InputError(
-            f"checkpoint {path} holds weights that do not fit its own hyperparameters ({_reason(error)}): "
-            f"{_HOW_TO_GET_ONE}"
-        ) from None
-    return model.eval()
+
+    def __init__(self, checkpoint: dict[str, Any], path: str | Path) -> None:
+        self.checkpoint = checkpoint
+        hp = self.hparams
+        encoding = Encoding(hp["digits"], hp["reverse"], hp["reverse_answer"])
+        net = AdditionLSTM(VOCAB_SIZE, encoding.answer_length, hp["hidden_size"], hp["num_layers"])
+        weights = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+        try:
+            net.load_state_dict(weights)
+        except RuntimeError as error:
+            raise InputError(
+                f"checkpoint {path} holds weights that do not fit its own hyperparameters ({_reason(error)}): "
+                f"{_HOW_TO_GET_ONE}"
+            ) from None
+        super().__init__(net.eval(), encoding, Path(path).name)
+        self._splits: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+
+    @classmethod
+    def load(cls, path: str | Path) -> CheckpointAdder:
+        """Open the checkpoint at ``path`` (one ``torch.load``), on the CPU.
+
+        Raises:
+            InputError: the file is missing, unreadable, not one of ours, or its weights do not fit it.
+        """
+        return cls(read_checkpoint(path), path)
+
+    @property
+    def hparams(self) -> dict[str, Any]:
+        """The model's saved hyperparameters, less Lightning's own entries."""
+        return _ours(self.checkpoint["hyper_parameters"])
+
+    @property
+    def data_hparams(self) -> dict[str, Any]:
+        """The arguments of the data module the checkpoint was trained with, ready for ``AdditionDataModule(**...)``;
+        empty when the checkpoint records no data module."""
+        return _ours(self.checkpoint.get("datamodule_hyper_parameters") or {})
+
+    def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+        """The checkpoint's train, val and test problems as drawn, as operand arrays ``(a, b)``, regenerated from
+        its saved data settings; None when it records no data module."""
+        if self._splits is None and self.data_hparams:
+            from lit_addition.data import SPLITS, AdditionDataModule  # Lightning: only for commands that need it
+
+            data = AdditionDataModule(**self.data_hparams)
+            data.setup()
+            pairs = {split: np.array(data.problems(split), dtype=np.int64).reshape(-1, 2) for split in SPLITS}
+            self._splits = {split: (operands[:, 0], operands[:, 1]) for split, operands in pairs.items()}
+        return self._splits
+
+    def test_split(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The test split's question and answer ids, or None when the checkpoint has no test split."""
+        splits = self.splits()
+        if splits is None or not len(splits["test"][0]):
+            return None
+        a, b = splits["test"]
+        return self.encoding.encode_questions(a, b), self.encoding.encode_answers(a, b)
+
+    @functools.cached_property
+    def test_score(self) -> Score | None:
+        """How the checkpoint does on its own test split (None without one)."""
+        test = self.test_split()
+        return None if test is None else self.score(*test)
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        score = self.test_score
+        return {**super().facts, "test_seq_acc": score and score.seq_acc, "test_problems": score and score.problems}
 
 
-def data_hparams(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """The arguments of the data module a checkpoint was trained with, ready for ``AdditionDataModule(**...)``: its
-    saved hyperparameters less Lightning's own entries (``_instantiator``, written when LightningCLI built the
-    module); empty when the checkpoint records no data module."""
-    saved = checkpoint.get("datamodule_hyper_parameters") or {}
+def _ours(saved: dict[str, Any]) -> dict[str, Any]:
+    """Saved hyperparameters less Lightning's own entries (``_instantiator``, ``_class_path``)."""
     return {name: value for name, value in saved.items() if not name.startswith("_")}

@@ -3,7 +3,7 @@ person gives and the Trainer that runs them.
 
 Machines of this project's kind differ: some CPUs have bfloat16 instructions and some do not (oneDNN then has no
 bfloat16 LSTM), some have a CUDA GPU, and torch may be a CPU-only build. Nothing here trusts a CPU model name or a
-flag list. :func:`cpu_lstm_runs` runs a tiny LSTM in the dtype and caches the answer.
+flag list. :func:`~lit_addition.network.cpu_lstm_runs` runs a tiny LSTM in the dtype and caches the answer.
 
 :func:`check_trainer_flags` runs before the real Trainer is built. It builds a bare, silent Trainer from the trainer
 flags the person set (:func:`given_flags`) and turns every way they can fail on this machine into one
@@ -24,7 +24,6 @@ ours among them, keeps its traceback. :class:`HeldLogs` holds Lightning's log li
 from __future__ import annotations
 
 import copy
-import functools
 import logging
 import os
 import warnings
@@ -35,9 +34,9 @@ from typing import Any
 import torch
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.accelerators import CPUAccelerator
-from torch import nn
 
-from lit_addition.errors import InputError
+from lit_addition.network import cpu_lstm_runs
+from lit_addition.runtime.errors import InputError
 
 # The flags that say where and how a Trainer computes; how Lightning resolved each one, as a person would write it.
 RESOLVED: dict[str, Callable[[Trainer], Any]] = {
@@ -51,21 +50,6 @@ RESOLVED: dict[str, Callable[[Trainer], Any]] = {
 PRECISION_ALIASES = {"16": "16-mixed", "bf16": "bf16-mixed", "32": "32-true", "64": "64-true"}
 _QUIET_TRIAL = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": False}
 LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric")
-
-
-@functools.cache
-def cpu_lstm_runs(dtype: torch.dtype) -> bool:
-    """Whether this CPU runs an LSTM forward and backward pass under autocast to ``dtype`` (oneDNN has no bfloat16
-    LSTM without AVX512-BF16 or AMX, for one). Probed once per process, without touching the global random state."""
-    with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.enable_grad():
-        lstm = nn.LSTM(4, 4, batch_first=True)
-        try:
-            with torch.autocast("cpu", dtype=dtype):
-                output, _ = lstm(torch.zeros(2, 3, 4))
-            output.float().sum().backward()
-        except RuntimeError:
-            return False
-    return True
 
 
 def cpu_cores() -> int:

@@ -11,20 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from lightning.pytorch.trainer.states import TrainerFn
 from torchmetrics import MeanMetric
 
-from lit_addition.errors import InputError
+from lit_addition.inference import STRUCTURAL_HPARAMS, NetworkAdder
 from lit_addition.metrics import AnswerAccuracy, restore_states, synced_states
 from lit_addition.network import AdditionLSTM
-from lit_addition.runtime.encoding import ANSWER_BATCH_SIZE, VOCAB_SIZE, Encoding
+from lit_addition.runtime.adder import ANSWER_BATCH_SIZE
+from lit_addition.runtime.encoding import VOCAB_SIZE, Encoding
+from lit_addition.runtime.errors import InputError
 
-# Hyperparameters that must agree between a checkpoint and the model it is loaded into.
-STRUCTURAL_HPARAMS = ("digits", "reverse", "reverse_answer", "hidden_size", "num_layers")
 # Checkpoint entry holding the running training accuracies of an unfinished epoch, summed over ranks.
 _TRAIN_METRIC_STATES = "train_metric_states"
 
@@ -113,12 +112,14 @@ class AdditionModel(LightningModule):
         loss = self._shared_step(batch, "train")
         # The logger writes every log_every_n_steps-th step; logging only those saves most of what self.log costs
         # per step, which at small batches is a tenth of the step.
-        if self._trainer is not None and self._logs_this_step():
+        if self._logs_this_step():
             self.log("train/loss", loss, prog_bar=True)
         return loss
 
     def _logs_this_step(self) -> bool:
-        # Lightning's own test for whether its logger writes after this step (log_every_n_steps, the last step).
+        # Lightning's own test for whether its logger writes after this step (log_every_n_steps, the last step). It
+        # is private: scripts/ablations.py measures what it saves (12% of a step at batch 32), and
+        # tests/test_model.py fails, naming it, when Lightning changes it.
         return self.trainer._logger_connector.should_update_logs
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
@@ -127,23 +128,17 @@ class AdditionModel(LightningModule):
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._shared_step(batch, "test")
 
-    @torch.inference_mode()
-    def logits(self, question_ids: np.ndarray) -> np.ndarray:
-        """Answer logits as a float32 array for question ids as an array, computed on the model's device."""
-        return self(torch.from_numpy(question_ids).to(self.device)).float().cpu().numpy()
-
     def answer(self, problems: Sequence[str], batch_size: int = ANSWER_BATCH_SIZE) -> list[str]:
-        """The model's answers to problems as people type them, e.g. ``["596", "15"]`` for ``["535+61", "7+8"]``.
-
-        Problems are answered ``batch_size`` at a time. Digits, reversal and padding come from this model's own
-        hyperparameters, so after ``load_from_checkpoint`` the caller never repeats them. Spaces around the numbers
-        and the ``+`` are fine.
+        """The model's answers to problems as people type them, e.g. ``["596", "15"]`` for ``["535+61", "7+8"]``,
+        from the inference core (:class:`~lit_addition.inference.NetworkAdder`), ``batch_size`` at a time. Digits,
+        reversal and padding come from this model's own hyperparameters, so after ``load_from_checkpoint`` the
+        caller never repeats them.
 
         Raises:
             InputError: naming the first problem that is not two whole numbers of at most ``digits`` digits
                 joined by ``+``.
         """
-        return self.encoding.answer(problems, self.logits, batch_size)
+        return NetworkAdder(self.net, self.encoding).answer(problems, batch_size)
 
     def predict_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> list[str]:
         return self.encoding.decode_answers(self(batch[0]).argmax(-1).cpu().numpy())

@@ -10,19 +10,18 @@ the functions the two models can represent are the same.
 
 Under mixed precision (autocast) the LSTMs run in the autocast dtype where the machine has kernels for it. A CPU
 without bfloat16 instructions has no oneDNN bfloat16 LSTM, so there the two LSTMs run in float32 and only the output
-layer in bfloat16: ``--trainer.precision bf16-mixed`` trains the same model on every CPU (see
-:func:`lit_addition.machine.cpu_lstm_runs`, which probes it).
+layer in bfloat16: ``--trainer.precision bf16-mixed`` trains the same model on every CPU (:func:`cpu_lstm_runs`
+probes the CPU).
 """
 
 from __future__ import annotations
 
+import functools
 from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from lit_addition import machine
 
 
 class AdditionLSTM(nn.Module):
@@ -57,7 +56,20 @@ class AdditionLSTM(nn.Module):
 def _lstm_falls_back(device: torch.device) -> bool:
     """Whether the LSTMs must leave the CPU's autocast: it is on, and this CPU has no LSTM kernel in its dtype."""
     return (
-        device.type == "cpu"
-        and torch.is_autocast_enabled("cpu")
-        and not machine.cpu_lstm_runs(torch.get_autocast_dtype("cpu"))
+        device.type == "cpu" and torch.is_autocast_enabled("cpu") and not cpu_lstm_runs(torch.get_autocast_dtype("cpu"))
     )
+
+
+@functools.cache
+def cpu_lstm_runs(dtype: torch.dtype) -> bool:
+    """Whether this CPU runs an LSTM forward and backward pass under autocast to ``dtype`` (oneDNN has no bfloat16
+    LSTM without AVX512-BF16 or AMX, for one). Probed once per process, without touching the global random state."""
+    with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.enable_grad():
+        lstm = nn.LSTM(4, 4, batch_first=True)
+        try:
+            with torch.autocast("cpu", dtype=dtype):
+                output, _ = lstm(torch.zeros(2, 3, 4))
+            output.float().sum().backward()
+        except RuntimeError:
+            return False
+    return True

@@ -13,33 +13,22 @@ the file, so it is written once and whole.
 
 from __future__ import annotations
 
-import io
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 from torch.utils.data import Dataset
 
-from lit_addition.runtime.encoding import Encoding, InputError
+from lit_addition.runtime.encoding import Encoding
+from lit_addition.runtime.errors import InputError
+from lit_addition.runtime.text import parse_each, record, text_lines
 
 PREDICTIONS_FILE = "predictions.jsonl"
-
-
-def text_lines(binary: IO[bytes]) -> Iterator[str]:
-    """The lines of a byte stream as text, without line endings (``\\n``, ``\\r\\n`` or ``\\r``), read lazily. Bytes
-    that are not UTF-8 become U+FFFD, which the parser then refuses for that line alone."""
-    return (line.rstrip("\n") for line in io.TextIOWrapper(binary, encoding="utf-8", errors="replace"))
-
-
-def record(line: int, problem: str, result: str | InputError) -> dict[str, int | str]:
-    """The JSON record of one problem: its 1-based line, the problem as given, and its answer or its error."""
-    outcome = {"error": str(result)} if isinstance(result, InputError) else {"answer": result}
-    return {"line": line, "problem": problem, **outcome}
 
 
 class ProblemLines(Dataset):
@@ -55,7 +44,7 @@ class ProblemLines(Dataset):
 
     def __init__(self, lines: Sequence[str], encoding: Encoding) -> None:
         self.lines = list(lines)
-        rows, a, b, self.errors = encoding.parse_each(self.lines)
+        rows, a, b, self.errors = parse_each(self.lines, encoding.digits)
         self.rows = torch.from_numpy(rows)
         self.questions = torch.from_numpy(encoding.encode_questions(a, b))
 

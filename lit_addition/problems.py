@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lit_addition.errors import InputError
 from lit_addition.runtime.encoding import Encoding
+from lit_addition.runtime.errors import InputError
 
 
 def reference_loop(digits: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

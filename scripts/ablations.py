@@ -34,7 +34,7 @@ from timing import ROOT, on_a_terminal
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassExactMatch
 
-from lit_addition import AdditionDataModule, AdditionModel, machine
+from lit_addition import AdditionDataModule, AdditionModel, network
 from lit_addition.cli import build_cli
 from lit_addition.metrics import AnswerAccuracy
 from lit_addition.runtime.encoding import VOCAB_SIZE
@@ -47,7 +47,7 @@ def bare_steps(data: AdditionDataModule, steps: int, *, fused: bool = True, comp
     """Milliseconds per step of a plain training loop, the first steps (and any compilation) excluded.
     ``lstm_fallback`` runs bf16 autocast as on a CPU without a bfloat16 LSTM: the LSTMs in float32."""
     if lstm_fallback:
-        with mock.patch.object(machine, "cpu_lstm_runs", lambda dtype: False):
+        with mock.patch.object(network, "cpu_lstm_runs", lambda dtype: False):
             return bare_steps(data, steps, fused=fused, compiled=compiled, bf16=bf16, threads=threads)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads or previous_threads)
@@ -175,7 +175,7 @@ def main() -> None:
     steps, fit, updates, repeats = (30, 30, 100, 1) if args.quick else (600, 600, 5000, 3)
     data = AdditionDataModule(batch_size=BATCH)
     data.setup()
-    lstm_dtype = "bfloat16" if machine.cpu_lstm_runs(torch.bfloat16) else "float32: this CPU has no bfloat16 LSTM"
+    lstm_dtype = "bfloat16" if network.cpu_lstm_runs(torch.bfloat16) else "float32: this CPU has no bfloat16 LSTM"
     # (change, without, with, kept in the shipped trainer?)
     plan = [
         ("fused AdamW", lambda: bare_steps(data, steps, fused=False), lambda: bare_steps(data, steps), "yes"),

@@ -35,7 +35,8 @@ from lit_addition import AdditionDataModule, AdditionModel
 from lit_addition.cli import build_cli
 from lit_addition.commands.plots import carry_plot, error_map
 from lit_addition.commands.problem_space import evaluate, summary
-from lit_addition.data import ProblemTensors, _already_batched
+from lit_addition.data import ProblemTensors, already_batched
+from lit_addition.inference import CheckpointAdder
 from lit_addition.model import optimizer_and_schedule
 from lit_addition.problems import count_problems, reference_loop, sample_problems
 
@@ -233,7 +234,7 @@ def inference(digits: int, batch_size: int) -> dict:
     dataset = ProblemTensors(
         torch.from_numpy(encoding.encode_questions(a, b)), torch.from_numpy(encoding.encode_answers(a, b))
     )
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=_already_batched)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=already_batched)
     clock = ValidateClock()
     trainer = Trainer(logger=False, callbacks=[clock], enable_progress_bar=False, enable_model_summary=False)
     trainer.validate(AdditionModel(digits=digits), loader, verbose=False)
@@ -245,9 +246,14 @@ def analysis_speed(config: str) -> dict:
     """What ``analyze`` does for a config's whole problem space: regenerate the split, ask every problem, tally the
     report and draw both pictures. The weights are untrained: the time does not depend on them."""
     settings = yaml.safe_load((ROOT / "configs" / f"{config}.yaml").read_text())
-    model = AdditionModel(**settings["model"], digits=settings["data"]["digits"]).eval()
+    shared = {name: settings["data"][name] for name in ("digits", "reverse", "reverse_answer")}
+    model = AdditionModel(**settings["model"], **shared)
+    # The checkpoint `fit` would write, as the inference core reads it.
+    checkpoint = {"hyper_parameters": dict(model.hparams), "datamodule_hyper_parameters": settings["data"],
+                  "state_dict": model.state_dict()}  # fmt: skip
+    adder = CheckpointAdder(checkpoint, f"{config} (untrained)")
     start = time.perf_counter()
-    evaluation = evaluate(model.encoding, model.logits, settings["data"])
+    evaluation = evaluate(adder, adder.splits())
     report = summary(evaluation)
     with tempfile.TemporaryDirectory() as folder:
         error_map(evaluation, Path(folder) / "errors.png", config)

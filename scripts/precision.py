@@ -21,7 +21,7 @@ import torch
 from report import machine_description
 from timing import EpochRecorder
 
-from lit_addition import machine
+from lit_addition import network
 from lit_addition.cli import build_cli
 
 RUN = [
@@ -33,7 +33,7 @@ RUN = [
 
 def measure(precision: str, epochs: int, lstm_fallback: bool) -> dict:
     """val/seq_acc and training seconds of one run."""
-    forced = mock.patch.object(machine, "cpu_lstm_runs", lambda dtype: False) if lstm_fallback else None
+    forced = mock.patch.object(network, "cpu_lstm_runs", lambda dtype: False) if lstm_fallback else None
     with forced or contextlib.nullcontext(), tempfile.TemporaryDirectory() as root:
         cli = build_cli(
             [*RUN, f"--trainer.precision={precision}", f"--trainer.max_epochs={epochs}",
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 epochs each, for the test")
     args = parser.parse_args()
     epochs = 2 if args.quick else 30
-    native = "bfloat16" if machine.cpu_lstm_runs(torch.bfloat16) else "float32 (no bfloat16 LSTM on this CPU)"
+    native = "bfloat16" if network.cpu_lstm_runs(torch.bfloat16) else "float32 (no bfloat16 LSTM on this CPU)"
     runs = [
         ("`32-true`", "32-true", False),
         (f"`bf16-mixed`, LSTMs in {native}", "bf16-mixed", False),

@@ -171,13 +171,11 @@ def _child(argv: list[str]) -> None:
         print(RECORD + json.dumps({k: float(v) for k, v in metrics.items()}), flush=True)
     if "--analyze" in options:
         from lit_addition.commands.problem_space import evaluate, summary
-        from lit_addition.inference import data_hparams, load_model, read_checkpoint
+        from lit_addition.inference import CheckpointAdder
 
         best = cli.trainer.checkpoint_callback.best_model_path
-        model = load_model(best)
-        evaluation = evaluate(
-            model.encoding, model.logits, data_hparams(read_checkpoint(best)), int(options["--analyze"])
-        )
+        adder = CheckpointAdder.load(best)
+        evaluation = evaluate(adder, adder.splits(), int(options["--analyze"]))
         report = {k: v for k, v in summary(evaluation).items() if k not in ("by_carry_chain", "by_digit_counts")}
         print(RECORD + json.dumps({"analysis": {"checkpoint": Path(best).name, **report}}), flush=True)
 

@@ -9,8 +9,8 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lit_addition import AdditionDataModule, AdditionModel
-from lit_addition.cli import main
-from lit_addition.machine import cpu_lstm_runs
+from lit_addition.__main__ import main
+from lit_addition.network import cpu_lstm_runs
 
 TRAINED_DATA = {"digits": 2, "num_samples": 2_000, "test_samples": 1_000, "batch_size": 64, "seed": 5}
 TRAINED_MODEL = {"digits": 2, "hidden_size": 64, "learning_rate": 0.02}

@@ -13,17 +13,12 @@ import pytest
 from matplotlib.image import imread
 
 from lit_addition import AdditionDataModule, AdditionModel
-from lit_addition.cli import main
+from lit_addition.__main__ import main
 from lit_addition.commands.analyze import analyze
 from lit_addition.commands.plots import EMPTY, RIGHT, WRONG
-from lit_addition.commands.problem_space import (
-    BUCKETS,
-    hard_problems,
-    longest_carry_chain,
-    problems_to_ask,
-    split_problems,
-)
-from lit_addition.inference import load_model
+from lit_addition.commands.problem_space import BUCKETS, longest_carry_chain, problems_to_ask
+from lit_addition.inference import CheckpointAdder
+from lit_addition.runtime.text import hard_problems
 
 
 def carries_by_hand(a: int, b: int) -> int:
@@ -41,8 +36,9 @@ def analyzed(checkpoint_path, trained_data, tmp_path_factory):
     """The report of the session's 2-digit model, and every problem as asked with the model's own answer to it."""
     output = tmp_path_factory.mktemp("analysis")
     report = analyze(checkpoint_path, output)
-    a, b, bucket, whole_space = problems_to_ask(2, split_problems(trained_data), samples=1, seed=0)
-    answers = load_model(checkpoint_path).answer([f"{x}+{y}" for x, y in zip(a, b, strict=True)])
+    adder = CheckpointAdder.load(checkpoint_path)
+    a, b, bucket, whole_space = problems_to_ask(2, adder.splits(), samples=1, seed=0)
+    answers = adder.answer([f"{x}+{y}" for x, y in zip(a, b, strict=True)])
     right = np.array([answer == str(x + y) for answer, x, y in zip(answers, a, b, strict=True)])
     return report, output, a, b, bucket, right
 
@@ -74,7 +70,7 @@ def test_report_figures_equal_a_direct_count_over_all_10000_ordered_problems(ana
     assert json.loads((output / "report.json").read_text()) == report
     assert report["checkpoint"] == str(checkpoint_path)
     assert (report["problems"], report["space"], report["whole_space"]) == (10_000, 10_000, True)
-    model = load_model(checkpoint_path)
+    model = CheckpointAdder.load(checkpoint_path)
     every = [f"{x}+{y}" for x in range(100) for y in range(100)]
     wrong = [
         problem for problem, answer in zip(every, model.answer(every), strict=True) if answer != str(eval(problem))
@@ -103,8 +99,8 @@ def test_the_hard_problems_are_asked_and_reported(analyzed, checkpoint_path):
     report = analyzed[0]
     named = hard_problems(2)
     assert [(row["what"], row["problem"]) for row in report["hard"]] == [(w, f"{x}+{y}") for w, x, y in named]
-    assert [row["problem"] for row in report["hard"]][:6] == ["99+99", "98+99", "99+98", "99+1", "1+99", "0+0"]
-    answers = load_model(checkpoint_path).answer([row["problem"] for row in report["hard"]])
+    assert [row["problem"] for row in report["hard"]][:6] == ["99+1", "1+99", "99+99", "98+99", "99+98", "0+0"]
+    answers = CheckpointAdder.load(checkpoint_path).answer([row["problem"] for row in report["hard"]])
     assert [row["answer"] for row in report["hard"]] == answers
     assert report["hard_wrong"] == [row["problem"] for row in report["hard"] if row["answer"] != row["true"]]
     assert "## Hard problems" in (analyzed[1] / "report.md").read_text()
@@ -115,7 +111,7 @@ def test_worst_problems_are_wrong_answers_with_the_least_probable_true_sum(analy
     worst = report["worst"]
     assert len(worst) == min(20, report["wrong"])
     assert [row["p_true"] for row in worst] == sorted(row["p_true"] for row in worst)
-    answers = load_model(checkpoint_path).answer([row["problem"] for row in worst])
+    answers = CheckpointAdder.load(checkpoint_path).answer([row["problem"] for row in worst])
     for row, answer in zip(worst, answers, strict=True):
         a, b = map(int, row["problem"].split("+"))
         assert row["true"] == str(a + b) != row["answer"] == answer
@@ -150,7 +146,7 @@ def test_a_large_space_is_sampled_uniformly_seeded_and_binned(tmp_path):
     assert (report["problems"], report["space"], report["whole_space"]) == (3_000, 10**8, False)
     assert sum(row["problems"] for row in report["by_split"]) == 3_000
     assert report["error_map"]["numbers_per_pixel"] == 10
-    data = split_problems({"digits": 4, "num_samples": 200, "test_samples": 50})
+    data = CheckpointAdder.load(checkpoint).splits()
     a, b, _, _ = problems_to_ask(4, data, samples=3_000, seed=7)
     again, _, _, _ = problems_to_ask(4, data, samples=3_000, seed=7)
     other, _, _, _ = problems_to_ask(4, data, samples=3_000, seed=8)
@@ -162,11 +158,12 @@ def test_a_large_space_is_sampled_uniformly_seeded_and_binned(tmp_path):
     assert len(report["hard"]) == len(hard_problems(4))  # asked whatever the sample
 
 
-# None in sys.modules makes `import matplotlib` fail as if it were not installed. (It is set after lit_addition is
+# None in sys.modules makes `import matplotlib` fail as if it were not installed. (It is set after Lightning is
 # imported, because torchmetrics, finding matplotlib's package metadata, imports it up front.)
 WITHOUT_MATPLOTLIB = """
 import sys
-from lit_addition.cli import main
+import lightning
+from lit_addition.__main__ import main
 sys.modules["matplotlib"] = None
 main(sys.argv[1:])
 """

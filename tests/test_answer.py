@@ -8,9 +8,11 @@ import sys
 
 import pytest
 
-from lit_addition.cli import COMMANDS, main
+from lit_addition.__main__ import main
+from lit_addition.commands import COMMANDS
 from lit_addition.commands.answer import answer_stream
-from lit_addition.inference import load_model
+from lit_addition.inference import CheckpointAdder
+from lit_addition.runtime.adder import Adder
 
 NEGATIVE = "'-5+3': negative numbers are not supported: both numbers must be 0 or more"
 STAR = """'5*3': '*' is not allowed: use only the digits 0-9, "+" and spaces, e.g. 535+61"""
@@ -36,7 +38,7 @@ def run_main(args, capsys, stdin_bytes: bytes | None = None, monkeypatch=None):
 
 def test_problems_as_arguments_get_one_line_each_and_bad_ones_an_error(checkpoint_path, capsys):
     problems = ["12+34", " 7 + 8 ", "5*3", "99+1", "123+4", "-5+3", "５+1"]
-    answers = load_model(checkpoint_path).answer(["12+34", "7+8", "99+1"])
+    answers = CheckpointAdder.load(checkpoint_path).answer(["12+34", "7+8", "99+1"])
     # "--" ends the options, as usual, so that "-5+3" reaches the parser rather than argparse.
     status, out, err = run_main(["answer", "--ckpt_path", str(checkpoint_path), "--", *problems], capsys)
     assert out == [f"12+34 = {answers[0]}", f"7 + 8 = {answers[1]}", f"99+1 = {answers[2]}"]
@@ -57,7 +59,7 @@ def test_all_good_problems_exit_0(checkpoint_path, capsys):
 
 def test_stdin_lines_with_json_output_keep_every_line_in_place(checkpoint_path, capsys, monkeypatch):
     lines = b"12+34\r\n\n-5+3\n99 + 1\n\xff+1\n1+2+3"  # CRLF, an empty line, bytes that are not UTF-8, no final EOL
-    good = load_model(checkpoint_path).answer(["12+34", "99+1"])
+    good = CheckpointAdder.load(checkpoint_path).answer(["12+34", "99+1"])
     status, out, err = run_main(["answer", "--ckpt_path", str(checkpoint_path), "--json"], capsys, lines, monkeypatch)
     assert [json.loads(line) for line in out] == [
         {"line": 1, "problem": "12+34", "answer": good[0]},
@@ -83,7 +85,7 @@ def test_stdin_lines_with_json_output_keep_every_line_in_place(checkpoint_path, 
 
 def test_stdin_streams_in_batches_without_reading_ahead(checkpoint_path, capsys):
     """Each batch is answered and printed before the next batch is read: memory stays bounded for any file."""
-    model = load_model(checkpoint_path)
+    model = CheckpointAdder.load(checkpoint_path)
     consumed = 0
 
     def lines():
@@ -94,11 +96,14 @@ def test_stdin_streams_in_batches_without_reading_ahead(checkpoint_path, capsys)
 
     seen_when_predicting = []
 
-    def predict(question_ids):
-        seen_when_predicting.append(consumed)
-        return model.logits(question_ids)
+    class Watched(Adder):
+        encoding = model.encoding
 
-    total, failed = answer_stream(model.encoding, predict, lines(), batch_size=4, as_json=False)
+        def logits(self, question_ids):
+            seen_when_predicting.append(consumed)
+            return model.logits(question_ids)
+
+    total, failed = answer_stream(Watched(), lines(), batch_size=4, as_json=False)
     assert (total, failed) == (10, 0)
     assert seen_when_predicting == [4, 8, 10]
     answers = model.answer([f"{n}+{n}" for n in range(10)])
@@ -116,7 +121,7 @@ def test_piped_file_end_to_end(checkpoint_path, tmp_path):
             capture_output=True,
             text=True,
         )
-    answers = load_model(checkpoint_path).answer(["12+34", "99+1"])
+    answers = CheckpointAdder.load(checkpoint_path).answer(["12+34", "99+1"])
     assert result.stdout.splitlines() == [f"12+34 = {answers[0]}", f"99+1 = {answers[1]}"]
     assert result.stderr.splitlines() == [
         f"error: line 2: {STAR}",
@@ -175,3 +180,21 @@ def test_the_3digit_model_answers_the_issue_examples(tmp_path, capsys):
     # on this machine or another can slip (see analyze in the README), so the CLI is asked longer ones.
     status, out, _ = run_main(["answer", "--ckpt_path", best, "535+61", "99+1"], capsys)
     assert (status, out) == (0, ["535+61 = 596", "99+1 = 100"])
+
+
+# Runs `python -m lit_addition ARGS` and prints, at exit, which heavy modules the process imported.
+WATCHED = """
+import atexit, json, runpy, sys
+heavy = ("gradio", "onnx", "onnxscript", "onnxruntime", "matplotlib", "lightning")
+atexit.register(lambda: print(json.dumps([m for m in heavy if m in sys.modules]), file=sys.stderr))
+sys.argv = ["lit_addition", *sys.argv[1:]]
+runpy.run_module("lit_addition", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_answer_starts_without_lightning_or_the_export_demo_and_plot_extras(checkpoint_path):
+    command = [sys.executable, "-c", WATCHED, "answer", "--ckpt_path", str(checkpoint_path), "12+34"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("12+34 = ")
+    assert json.loads(result.stderr.splitlines()[-1]) == []

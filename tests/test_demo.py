@@ -14,12 +14,12 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 from processes import BLOCK_LIT_ADDITION, QUIET_GRADIO, serving
 
-from lit_addition.cli import main
+from lit_addition.__main__ import main
 from lit_addition.commands.problem_space import longest_carry_chain
-from lit_addition.inference import load_model
-from lit_addition.runtime.adder import problems_to_try
+from lit_addition.inference import CheckpointAdder
 from lit_addition.runtime.app import RIGHT, WRONG, describe, explain
-from lit_addition.runtime.encoding import Encoding, InputError
+from lit_addition.runtime.errors import InputError
+from lit_addition.runtime.text import parse, problems_to_try
 
 GOOD = ["12+34", " 7 + 8 ", "99+1", "0+0", "53+6"]
 BAD = ["5*3", "123+4", "-5+3", "", "٣+1", "1+2+3", "<b>1</b>+2"]
@@ -37,10 +37,10 @@ runpy.run_path(f"{folder}/app.py", run_name="__main__")
 )
 
 
-def reason(encoding: Encoding, problem: str) -> str:
+def reason(digits: int, problem: str) -> str:
     """The one-line reason why ``answer`` refuses a problem."""
     with pytest.raises(InputError) as error:
-        encoding.parse(problem)
+        parse(problem, digits)
     return str(error.value)
 
 
@@ -50,26 +50,25 @@ def client(url: str) -> Client:
 
 def test_the_problems_to_try_parse_and_include_the_longest_carry_chain():
     for digits in (1, 2, 3, 5):
-        encoding = Encoding(digits)
-        a, b = np.array([encoding.parse(problem) for problem in problems_to_try(digits)]).T
+        a, b = np.array([parse(problem, digits) for problem in problems_to_try(digits)]).T
         assert longest_carry_chain(a, b, digits).max() == digits
     assert problems_to_try(3)[:2] == ["535+61", "999+1"]
 
 
 def test_explain_shows_the_models_answer_the_truth_and_each_characters_confidence(checkpoint_path):
-    model = load_model(checkpoint_path)
+    adder = CheckpointAdder.load(checkpoint_path)
     for problem in GOOD:
-        answer, truth, verdict, rows = explain(model.encoding, model.logits, problem)
-        a, b = model.encoding.parse(problem)
-        assert (answer, truth) == (model.answer([problem])[0], str(a + b))
+        answer, truth, verdict, rows = explain(adder, problem)
+        a, b = parse(problem, 2)
+        assert (answer, truth) == (adder.answer([problem])[0], str(a + b))
         assert verdict == (RIGHT if answer == truth else WRONG)
         assert [row[1] for row in rows] == ["10^2", "10^1", "10^0"]  # most significant first
         assert "".join(row[0] for row in rows if row[0] != "(none)") == answer
-        logits = model.logits(model.encoding.encode_questions(np.array([a]), np.array([b])))[0]
+        logits = adder.logits(adder.encoding.encode_questions(np.array([a]), np.array([b])))[0]
         top = np.exp(logits.max(-1)) / np.exp(logits).sum(-1)
         assert [row[2] for row in rows] == [f"{p:.1%}" for p in top[::-1]]
     with pytest.raises(InputError, match="'5\\*3': '\\*' is not allowed"):
-        explain(model.encoding, model.logits, "5*3")
+        explain(adder, "5*3")
 
 
 def test_facts_line():
@@ -81,7 +80,7 @@ def test_facts_line():
 
 
 def test_demo_answers_by_api_refuses_bad_problems_keeps_serving_and_stops_on_sigterm(checkpoint_path, tmp_path):
-    model = load_model(checkpoint_path)
+    model = CheckpointAdder.load(checkpoint_path)
     command = [sys.executable, "-m", "lit_addition", "demo", "--ckpt_path", str(checkpoint_path)]
     with serving(command, cwd=tmp_path) as server:
         assert server.url.startswith("http://127.0.0.1:")  # loopback unless --host says otherwise
@@ -90,7 +89,7 @@ def test_demo_answers_by_api_refuses_bad_problems_keeps_serving_and_stops_on_sig
         for problem in BAD:
             with pytest.raises(AppError) as error:
                 demo.predict(problem, api_name="/answer")
-            assert str(error.value) == reason(model.encoding, problem)
+            assert str(error.value) == reason(2, problem)
         assert demo.predict("99+1", api_name="/answer") == model.answer(["99+1"])[0]  # still serving
         page = httpx.get(server.url, timeout=30)
         assert page.status_code == 200 and "lit_addition: 2-digit addition" in page.text
@@ -101,7 +100,7 @@ def test_demo_answers_by_api_refuses_bad_problems_keeps_serving_and_stops_on_sig
 
 
 def test_exported_app_serves_the_same_answers_without_lit_addition(exported, checkpoint_path, tmp_path):
-    model = load_model(checkpoint_path)
+    model = CheckpointAdder.load(checkpoint_path)
     facts = json.loads((exported / "facts.json").read_text())
     command = [sys.executable, "-I", "-B", "-c", EXPORTED_APP, str(exported)]
     with serving(command, cwd=tmp_path) as server:
@@ -109,7 +108,7 @@ def test_exported_app_serves_the_same_answers_without_lit_addition(exported, che
         assert [demo.predict(problem, api_name="/answer") for problem in GOOD] == model.answer(GOOD)
         with pytest.raises(AppError) as error:
             demo.predict("123+4", api_name="/answer")
-        assert str(error.value) == reason(model.encoding, "123+4")
+        assert str(error.value) == reason(2, "123+4")
         config = httpx.get(server.url + "config", timeout=30).json()
         shown = next(c["props"]["value"] for c in config["components"] if c["props"].get("elem_id") == "facts")
         assert describe(facts) in shown
@@ -132,7 +131,9 @@ def test_bad_input_gets_one_line(checkpoint_path, tmp_path, capsys):
         f"error: cannot serve on 127.0.0.1:{port} (Cannot find empty port in range: {port}-{port}): pick another "
         "--port, or --host\n"
     )
-    without_gradio = "import sys\nsys.modules['gradio'] = None\nfrom lit_addition.cli import main\nmain(sys.argv[1:])"
+    without_gradio = (
+        "import sys\nsys.modules['gradio'] = None\nfrom lit_addition.__main__ import main\nmain(sys.argv[1:])"
+    )
     result = subprocess.run(
         [sys.executable, "-c", without_gradio, "demo", "--ckpt_path", str(checkpoint_path)],
         capture_output=True, text=True, env=QUIET_GRADIO,

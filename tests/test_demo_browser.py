@@ -18,10 +18,10 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from processes import serving
 
-from lit_addition.inference import load_model
+from lit_addition.inference import CheckpointAdder
 from lit_addition.problems import count_problems, problems_at
-from lit_addition.runtime.adder import problems_to_try
 from lit_addition.runtime.app import RIGHT, WRONG
+from lit_addition.runtime.text import problems_to_try
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -50,7 +50,7 @@ def right_and_wrong(model) -> tuple[str, str | None]:
 
 def test_a_typed_problem_gets_the_models_answer_and_a_bad_one_its_reason(checkpoint_path, tmp_path):
     ckpt = os.environ.get("LIT_ADDITION_DEMO_CKPT", str(checkpoint_path))
-    model = load_model(ckpt)
+    model = CheckpointAdder.load(ckpt)
     right, wrong = right_and_wrong(model)
     requested: list[str] = []
     command = [sys.executable, "-m", "lit_addition", "demo", "--ckpt_path", ckpt]

@@ -13,12 +13,11 @@ from packaging.requirements import Requirement
 from processes import BLOCK_LIT_ADDITION
 
 from lit_addition import AdditionDataModule, InputError
-from lit_addition.cli import main
-from lit_addition.commands.export import CARD_FILE, evaluate_test_split, export
+from lit_addition.__main__ import main
+from lit_addition.commands.export import CARD_FILE, check_export, export
 from lit_addition.commands.model_card import model_card
-from lit_addition.inference import data_hparams, load_model, read_checkpoint
-from lit_addition.runtime import encoding
-from lit_addition.runtime.adder import APP_REQUIREMENTS, REQUIREMENTS
+from lit_addition.inference import CheckpointAdder, read_checkpoint
+from lit_addition.runtime import APP, RUNNER, SHIPPED, encoding, requirements
 
 # Run in a fresh interpreter that cannot import lit_addition or torch, using the exported folder alone.
 ISOLATED = (
@@ -44,25 +43,25 @@ BAD = ["5*3", "123+4", "-5+3", "", "٣+1", "1+2+3"]
 def test_export_writes_the_model_the_verbatim_core_the_runner_the_demo_and_the_card(exported):
     assert {p.name for p in exported.iterdir()} == {
         "model.onnx",
-        "encoding.py",
-        "adder.py",
-        "app.py",
+        *SHIPPED,
         "facts.json",
         "requirements.txt",
         CARD_FILE,
         "notes.txt",
     }
-    for name in ("encoding.py", "adder.py", "app.py"):
+    for name in SHIPPED:
         assert (exported / name).read_bytes() == (Path(encoding.__file__).parent / name).read_bytes()
     assert (exported / "notes.txt").read_text() == "the user's own file\n"  # left alone
-    assert (exported / "requirements.txt").read_text().splitlines() == [*REQUIREMENTS, *APP_REQUIREMENTS]
+    assert (exported / "requirements.txt").read_text().splitlines() == requirements()
 
 
-def test_the_demos_requirements_are_the_demo_extra():
-    demo_extra = [Requirement(r) for r in metadata.requires("lit-addition") if 'extra == "demo"' in r]
-    assert [(r.name, r.specifier) for r in demo_extra] == [
-        (r.name, r.specifier) for r in map(Requirement, APP_REQUIREMENTS)
-    ]
+def test_the_exported_requirements_are_the_packages_own_ranges_written_once():
+    declared = {
+        Requirement(r.split(";")[0]).name: Requirement(r.split(";")[0]) for r in metadata.requires("lit-addition")
+    }
+    shipped = [Requirement(r) for r in requirements()]
+    assert [r.name for r in shipped] == [*RUNNER, *APP] == ["numpy", "onnxruntime", "gradio"]
+    assert all(r.specifier == declared[r.name].specifier and str(r.specifier) for r in shipped)
 
 
 def test_exported_model_answers_as_the_checkpoint_without_lit_addition_or_torch(exported, checkpoint_path, tmp_path):
@@ -78,9 +77,9 @@ def test_exported_model_answers_as_the_checkpoint_without_lit_addition_or_torch(
     )
     first_line, *runner_lines = result.stdout.splitlines()
     isolated = json.loads(first_line)
-    model = load_model(checkpoint_path)
+    model = CheckpointAdder.load(checkpoint_path)
     assert isolated["answers"] == model.answer(good)
-    assert isolated["errors"] == [str(error) for error in model.encoding.answer_each(BAD, model.logits)]
+    assert isolated["errors"] == [str(error) for error in model.answer_each(BAD)]
     assert isolated["torch"] is False
     # The runner as a script: one line per good problem, an error per bad one, status 2.
     assert runner_lines == [f"12+34 = {model.answer(['12+34'])[0]}"]
@@ -95,7 +94,7 @@ def test_model_card_reports_the_checkpoints_config_data_and_test_scores(exported
     data = AdditionDataModule(**trained_data)
     data.setup()
     test = data.problems("test")
-    answers = load_model(checkpoint_path).answer([f"{a}+{b}" for a, b in test])
+    answers = CheckpointAdder.load(checkpoint_path).answer([f"{a}+{b}" for a, b in test])
     exact = np.mean([answer == str(a + b) for answer, (a, b) in zip(answers, test, strict=True)])
     assert f"| exact answers (`test/seq_acc`) | {exact:.2%} |" in card
     assert "| answers identical to the checkpoint's | 100.00% |" in card
@@ -110,26 +109,26 @@ def test_model_card_reports_the_checkpoints_config_data_and_test_scores(exported
 
 def test_facts_for_the_demo_page_are_the_cards(exported, checkpoint_path):
     facts = json.loads((exported / "facts.json").read_text())
-    model = load_model(checkpoint_path)
+    model = CheckpointAdder.load(checkpoint_path)
     assert facts["digits"] == 2 and facts["test_problems"] == 1_000 and facts["source"] == "tiny.ckpt"
-    assert facts["parameters"] == sum(p.numel() for p in model.parameters())
+    assert facts["parameters"] == sum(p.numel() for p in model.net.parameters())
     assert f"| exact answers (`test/seq_acc`) | {facts['test_seq_acc']:.2%} |" in (exported / CARD_FILE).read_text()
 
 
 def test_the_data_module_of_a_cli_checkpoint_is_rebuilt_without_lightnings_own_entries(checkpoint_path):
     checkpoint = read_checkpoint(checkpoint_path)
     saved = {**checkpoint["datamodule_hyper_parameters"], "_instantiator": "lightning.pytorch.cli.instantiate_module"}
-    arguments = data_hparams({**checkpoint, "datamodule_hyper_parameters": saved})
-    assert arguments == checkpoint["datamodule_hyper_parameters"]
-    model = load_model(checkpoint_path)
-    assert evaluate_test_split(model.logits, model, arguments).problems == 1_000
+    adder = CheckpointAdder({**checkpoint, "datamodule_hyper_parameters": saved}, checkpoint_path)
+    assert adder.data_hparams == checkpoint["datamodule_hyper_parameters"]
+    check = check_export(adder, adder)
+    assert check.score.problems == 1_000 and check.agreement == 1.0
 
 
 def test_a_checkpoint_without_a_test_split_gets_a_card_that_says_so(checkpoint_path):
-    model = load_model(checkpoint_path)
-    assert evaluate_test_split(model.logits, model, {}) is None
     checkpoint = {**read_checkpoint(checkpoint_path), "datamodule_hyper_parameters": None}
-    card = model_card(model, checkpoint, "tiny.ckpt", None)
+    adder = CheckpointAdder(checkpoint, checkpoint_path)
+    assert check_export(adder, adder) is None and adder.facts["test_seq_acc"] is None
+    card = model_card(adder, None)
     assert "Not measured: the checkpoint records no data module with a test split" in card
     assert "The checkpoint does not record its data module." in card
 

@@ -13,10 +13,12 @@ import pytest
 import torch
 
 from lit_addition import AdditionModel
+from lit_addition.__main__ import main
 from lit_addition.callbacks import SamplePredictions
-from lit_addition.cli import build_cli, main, one_line
-from lit_addition.errors import InputError
-from lit_addition.machine import check_trainer_flags, cpu_cores, cpu_lstm_runs, given_flags
+from lit_addition.cli import build_cli, one_line
+from lit_addition.machine import check_trainer_flags, cpu_cores, given_flags
+from lit_addition.network import cpu_lstm_runs
+from lit_addition.runtime.errors import InputError
 
 TINY = ["--data.digits=2", "--data.num_samples=600", "--data.test_samples=50", "--data.batch_size=64"]
 

@@ -1,9 +1,13 @@
 """The model: output shapes, the parameter count against the Keras reference, and checkpoint mismatch errors."""
 
+import csv
+
 import pytest
 import torch
+from lightning.pytorch import Trainer
+from lightning.pytorch.loggers import CSVLogger
 
-from lit_addition import AdditionModel, InputError
+from lit_addition import AdditionDataModule, AdditionModel, InputError
 
 KERAS_PARAMETERS_AT_3_DIGITS = 205_324
 EXTRA_LSTM_BIASES = 2 * 4 * 128  # bias_hh of the encoder and of the decoder
@@ -45,3 +49,27 @@ def test_checkpoint_with_matching_structure_is_accepted():
 def test_bad_model_arguments_are_refused(kwargs, message):
     with pytest.raises(InputError, match=message):
         AdditionModel(**kwargs)
+
+
+def test_the_private_lightning_name_the_training_step_relies_on(tmp_path):
+    """``AdditionModel`` logs ``train/loss`` only on the steps Lightning's logger writes, which it learns from the
+    private ``trainer._logger_connector.should_update_logs``: it saved 12% of a step (scripts/ablations.py). If
+    Lightning renames or changes it, this test says so here rather than deep inside a fit."""
+    connector = type(Trainer()._logger_connector)
+    assert isinstance(getattr(connector, "should_update_logs", None), property), (
+        "Lightning no longer has trainer._logger_connector.should_update_logs: update AdditionModel._logs_this_step"
+    )
+
+    class Watched(AdditionModel):
+        def _logs_this_step(self) -> bool:
+            asked.append((self.trainer.global_step, super()._logs_this_step()))
+            return asked[-1][1]
+
+    asked: list[tuple[int, bool]] = []
+    data = AdditionDataModule(digits=2, num_samples=600, test_samples=50, batch_size=64)  # 9 steps an epoch
+    trainer = Trainer(max_epochs=1, log_every_n_steps=4, logger=CSVLogger(tmp_path), enable_progress_bar=False,
+                      enable_checkpointing=False, enable_model_summary=False, limit_val_batches=0)  # fmt: skip
+    trainer.fit(Watched(digits=2), data)
+    assert [step for step, logs in asked if logs] == [3, 7]  # steps 4 and 8, as the logger counts them
+    with open(tmp_path / "lightning_logs" / "version_0" / "metrics.csv") as written:
+        assert [row["step"] for row in csv.DictReader(written) if row.get("train/loss")] == ["3", "7"]

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lit_addition.cli import build_cli
-from lit_addition.machine import cpu_lstm_runs
+from lit_addition.network import cpu_lstm_runs
 
 # Same data and schedule as the float32 learning test, which reaches 95.8-98.5% across seeds.
 LEARNING_RUN = [

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from lit_addition import AdditionDataModule, InputError
-from lit_addition.cli import main
-from lit_addition.inference import load_model
+from lit_addition.__main__ import main
+from lit_addition.inference import CheckpointAdder
 from lit_addition.prediction import PREDICTIONS_FILE, ProblemLines
 from lit_addition.runtime.encoding import Encoding
 
@@ -80,7 +80,7 @@ def test_predict_file_writes_every_line_in_place_and_fails_at_the_end(
     (tmp_path / "problems.txt").write_text("12+34\n5*3\n 99 + 1 \n-5+3\n")
     status = predict(checkpoint_path, trained_data, "--data.predict_file=problems.txt")
     written = tmp_path / "logs" / "addition" / "version_0" / PREDICTIONS_FILE
-    answers = load_model(checkpoint_path).answer(["12+34", "99+1"])
+    answers = CheckpointAdder.load(checkpoint_path).answer(["12+34", "99+1"])
     assert [json.loads(line) for line in written.read_text().splitlines()] == [
         {"line": 1, "problem": "12+34", "answer": answers[0]},
         {"line": 2, "problem": "5*3", "error": STAR},
@@ -109,7 +109,7 @@ def test_predict_without_a_file_answers_the_test_split(checkpoint_path, trained_
     data.setup()
     test = [f"{a}+{b}" for a, b in data.problems("test")]
     assert [r["problem"] for r in records] == test
-    assert [r["answer"] for r in records] == load_model(checkpoint_path).answer(test)
+    assert [r["answer"] for r in records] == CheckpointAdder.load(checkpoint_path).answer(test)
 
 
 @pytest.mark.slow
@@ -128,6 +128,6 @@ def test_under_ddp_the_file_is_written_once_with_every_rank_share(checkpoint_pat
     assert result.returncode == 2, result.stderr
     records = [json.loads(line) for line in (tmp_path / "logs/addition/version_0" / PREDICTIONS_FILE).open()]
     assert [r["line"] for r in records] == list(range(1, 102))
-    assert [r["answer"] for r in records[:100]] == load_model(checkpoint_path).answer(problems[:100])
+    assert [r["answer"] for r in records[:100]] == CheckpointAdder.load(checkpoint_path).answer(problems[:100])
     assert "error" in records[100]
     assert result.stderr.count("error: line 101:") == 1  # reported once, by rank 0

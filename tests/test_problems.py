@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from lit_addition.errors import InputError
 from lit_addition.problems import (
     _Block,
     count_problems,
@@ -12,6 +11,7 @@ from lit_addition.problems import (
     reference_loop,
     sample_problems,
 )
+from lit_addition.runtime.errors import InputError
 
 
 def unordered(a: np.ndarray, b: np.ndarray) -> set[tuple[int, int]]:

@@ -130,7 +130,7 @@ def test_a_training_step_draws_no_random_numbers(small_data):
     model = AdditionModel(digits=2)
     optimizer = torch.optim.AdamW(model.parameters())
     before = torch.get_rng_state()
-    loss = model.training_step(small_data.dataset("train")[0:64], 0)
+    loss = model._shared_step(small_data.dataset("train")[0:64], "train")  # the step, without a trainer to log to
     loss.backward()
     optimizer.step()
     assert torch.equal(torch.get_rng_state(), before)

@@ -31,9 +31,9 @@ from tqdm import tqdm
 
 from lit_addition.commands.folders import output_folder
 from lit_addition.commands.problem_space import BUCKET_NAMES, SAMPLES, SEED, WORST, evaluate, how_many, summary
-from lit_addition.errors import InputError
-from lit_addition.inference import data_hparams, load_model, read_checkpoint
-from lit_addition.runtime.encoding import ANSWER_BATCH_SIZE
+from lit_addition.inference import CheckpointAdder
+from lit_addition.runtime.adder import ANSWER_BATCH_SIZE
+from lit_addition.runtime.errors import InputError
 
 REPORT_JSON, REPORT_MD, ERRORS_PNG, CARRY_PNG = "report.json", "report.md", "errors.png", "carry.png"
 PLOT_HINT = "the plots need matplotlib: pip install 'lit-addition[plot]'"
@@ -57,14 +57,11 @@ def analyze(
     for name, value in (("samples", samples), ("batch_size", batch_size)):
         if value < 1:
             raise InputError(f"--{name} must be at least 1, got {value}")
-    checkpoint = read_checkpoint(ckpt_path)
-    model = load_model(ckpt_path)
+    adder = CheckpointAdder.load(ckpt_path)
     output = output_folder(output)
-    total, _ = how_many(model.encoding.digits, samples)
+    total, _ = how_many(adder.encoding.digits, samples)
     with tqdm(total=total, unit="problems", unit_scale=True, disable=None, desc="analyze") as bar:
-        evaluation = evaluate(
-            model.encoding, model.logits, data_hparams(checkpoint), samples, seed, batch_size, bar.update
-        )
+        evaluation = evaluate(adder, adder.splits(), samples, seed, batch_size, bar.update)
     report = {"checkpoint": str(ckpt_path), "seed": seed, **summary(evaluation)}
     title = f"{Path(ckpt_path).name}: {evaluation.encoding.digits}-digit addition"
     try:

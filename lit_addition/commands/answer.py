@@ -20,18 +20,14 @@ import sys
 from collections.abc import Iterable
 from itertools import islice
 
-from lit_addition.inference import load_model
-from lit_addition.prediction import record, text_lines
-from lit_addition.runtime.encoding import ANSWER_BATCH_SIZE, Encoding, InputError, Predict, answer_line
+from lit_addition.inference import CheckpointAdder
+from lit_addition.runtime.adder import ANSWER_BATCH_SIZE, Adder
+from lit_addition.runtime.errors import InputError
+from lit_addition.runtime.text import answer_line, record, text_lines
 
 
 def answer_stream(
-    encoding: Encoding,
-    predict: Predict,
-    problems: Iterable[str],
-    batch_size: int,
-    as_json: bool,
-    label: str = "line",
+    adder: Adder, problems: Iterable[str], batch_size: int, as_json: bool, label: str = "line"
 ) -> tuple[int, int]:
     """Answer ``problems`` batch by batch, writing each answer to stdout and each error to stderr as it comes.
 
@@ -43,7 +39,7 @@ def answer_stream(
     problems = iter(problems)
     total = failed = 0
     while batch := list(islice(problems, batch_size)):
-        for problem, result in zip(batch, encoding.answer_each(batch, predict, batch_size), strict=True):
+        for problem, result in zip(batch, adder.answer_each(batch, batch_size), strict=True):
             total += 1
             if isinstance(result, InputError):
                 failed += 1
@@ -72,13 +68,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Answer the problems of ``args``; raise :class:`InputError` at the end when any of them failed."""
-    model = load_model(args.ckpt_path)
+    adder = CheckpointAdder.load(args.ckpt_path)
     if args.problems:
         problems, label, batch_size = args.problems, "argument", args.batch_size
     else:
         # At a terminal each typed line is answered at once; from a pipe or file, lines are answered in batches.
         problems, label = text_lines(sys.stdin.buffer), "line"
         batch_size = 1 if sys.stdin.isatty() else args.batch_size
-    total, failed = answer_stream(model.encoding, model.logits, problems, batch_size, args.json, label)
+    total, failed = answer_stream(adder, problems, batch_size, args.json, label)
     if failed:
         raise InputError(f"{failed} of {total} problem(s) could not be answered: fix the {label}s named above")

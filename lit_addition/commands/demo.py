@@ -4,21 +4,18 @@
 
     python -m lit_addition demo --ckpt_path CKPT [--host 127.0.0.1] [--port 7860]
 
-The page and its ``answer`` endpoint are built by the same code that ``export`` ships as ``app.py``; here the model
-is the checkpoint's :meth:`AdditionModel.logits`, and its test-split accuracy is measured at start-up on the split
-regenerated from the checkpoint. Gradio is the optional extra ``demo``.
+The page and its ``answer`` endpoint are built by the same code that ``export`` ships as ``app.py``; here the adder
+is the checkpoint's :class:`~lit_addition.inference.CheckpointAdder`, whose test-split accuracy the page shows,
+measured at start-up on the split regenerated from the checkpoint. Gradio is the optional extra ``demo``.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from types import ModuleType
 
-from lit_addition.commands.export import evaluate_test_split
-from lit_addition.commands.model_card import model_facts
-from lit_addition.errors import InputError
-from lit_addition.inference import data_hparams, load_model, read_checkpoint
+from lit_addition.inference import CheckpointAdder
+from lit_addition.runtime.errors import InputError
 
 
 def _app() -> ModuleType:
@@ -40,8 +37,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     app = _app()
-    checkpoint = read_checkpoint(args.ckpt_path)
-    model = load_model(args.ckpt_path)
-    result = evaluate_test_split(model.logits, model, data_hparams(checkpoint))
-    facts = model_facts(model, result, Path(args.ckpt_path).name)
-    app.serve(app.build_app(model.encoding, model.logits, facts), args.host, args.port)
+    app.serve(app.build_app(CheckpointAdder.load(args.ckpt_path)), args.host, args.port)

@@ -3,10 +3,11 @@
 ``python -m lit_addition export --ckpt_path CKPT --output DIR`` writes:
 
 * ``model.onnx``: the network, weights inside, with the model's encoding (digits, reversal) in its metadata;
-* ``encoding.py``: lit_addition's parser, encoder and decoder, copied verbatim (it needs only NumPy);
-* ``adder.py``: the runner, ``OnnxAdder().answer(["535+61"])`` or ``python adder.py 535+61``;
-* ``app.py``: the web demo, :mod:`lit_addition.runtime.app` copied verbatim, with ``facts.json`` (what the page says
-  about the model) and ``requirements.txt``: the folder is a Hugging Face Space as it stands;
+* the files of :mod:`lit_addition.runtime`, copied verbatim (:data:`~lit_addition.runtime.SHIPPED`): the errors, the
+  encoding and the parser that the checkpoint uses, ``adder.py`` (the runner: ``OnnxAdder().answer(["535+61"])`` or
+  ``python adder.py 535+61``) and ``app.py`` (the web demo);
+* ``facts.json`` (what the page says about the model) and ``requirements.txt`` (the runtime's requirements, with
+  the ranges of lit_addition's own metadata): the folder is a Hugging Face Space as it stands;
 * ``MODEL_CARD.md``: the config, the data, test-split metrics measured on the exported model, intended use, limits.
 
 ONNX rather than TorchScript: TorchScript is deprecated in current torch, and an ONNX model runs on onnxruntime
@@ -25,33 +26,18 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
 
 from lit_addition.commands.folders import output_folder, refuse_file
-from lit_addition.commands.model_card import TestResult, model_card, model_facts
-from lit_addition.data import AdditionDataModule
-from lit_addition.inference import data_hparams, load_model, read_checkpoint
-from lit_addition.metrics import AnswerAccuracy
-from lit_addition.model import AdditionModel
-from lit_addition.runtime.adder import (
-    APP_REQUIREMENTS,
-    ENCODING_KEY,
-    FACTS_FILE,
-    INPUT_NAME,
-    MODEL_FILE,
-    OUTPUT_NAME,
-    REQUIREMENTS,
-    OnnxAdder,
-)
-from lit_addition.runtime.encoding import ANSWER_BATCH_SIZE, InputError, Predict
+from lit_addition.commands.model_card import ExportCheck, model_card
+from lit_addition.inference import CheckpointAdder
+from lit_addition.runtime import FOLDER, SHIPPED, requirements
+from lit_addition.runtime.adder import ENCODING_KEY, FACTS_FILE, INPUT_NAME, MODEL_FILE, OUTPUT_NAME, Adder, OnnxAdder
+from lit_addition.runtime.errors import InputError
 
 CARD_FILE = "MODEL_CARD.md"
 REQUIREMENTS_FILE = "requirements.txt"
-# Copied verbatim beside the ONNX file: the dependency-free inference core, the runner and the web demo.
-RUNTIME_SOURCES = tuple(Path(__file__).parents[1] / "runtime" / name for name in ("encoding.py", "adder.py", "app.py"))
 
 
 @contextlib.contextmanager
@@ -68,12 +54,12 @@ def _quiet_exporter() -> Iterator[None]:
         onnx_log.setLevel(level)
 
 
-def export_onnx(model: AdditionModel, path: Path) -> None:
-    """Write the model's network to ``path`` as one self-contained ONNX file with any batch size."""
-    example = torch.zeros(2, model.encoding.question_length, dtype=torch.int64)
+def export_onnx(adder: CheckpointAdder, path: Path) -> None:
+    """Write the checkpoint's network to ``path`` as one self-contained ONNX file with any batch size."""
+    example = torch.zeros(2, adder.encoding.question_length, dtype=torch.int64)
     with _quiet_exporter():
         program = torch.onnx.export(
-            model.net,
+            adder.net,
             (example,),
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
@@ -81,30 +67,19 @@ def export_onnx(model: AdditionModel, path: Path) -> None:
             dynamo=True,
             verbose=False,
         )
-    program.model.metadata_props[ENCODING_KEY] = json.dumps(asdict(model.encoding))
+    program.model.metadata_props[ENCODING_KEY] = json.dumps(asdict(adder.encoding))
     program.save(path, external_data=False)
 
 
-def _argmax_ids(predict: Predict, questions: np.ndarray) -> torch.Tensor:
-    chunks = range(0, len(questions), ANSWER_BATCH_SIZE)
-    return torch.from_numpy(np.concatenate([predict(questions[i : i + ANSWER_BATCH_SIZE]).argmax(-1) for i in chunks]))
-
-
-def evaluate_test_split(exported: Predict, model: AdditionModel, data_hparams: dict[str, Any]) -> TestResult | None:
-    """Regenerate the checkpoint's test split from its data hyperparameters and score the exported model on it.
-
-    Returns:
-        The scores, or None when the checkpoint records no data module or its test split is empty.
-    """
-    if not data_hparams or not data_hparams.get("test_samples"):
+def check_export(exported: Adder, checkpoint: CheckpointAdder) -> ExportCheck | None:
+    """Score the exported model on the checkpoint's test split, and how often it answers as the checkpoint does;
+    None when the checkpoint has no test split."""
+    test = checkpoint.test_split()
+    if test is None:
         return None
-    data = AdditionDataModule(**data_hparams)
-    data.setup("test")
-    test = data.dataset("test")
-    predicted = _argmax_ids(exported, test.questions.numpy())
-    scores = AnswerAccuracy(predicted.shape[1])(predicted, test.answers)
-    agreement = (predicted == _argmax_ids(model.logits, test.questions.numpy())).all(-1).float().mean()
-    return TestResult(len(test), scores["seq_acc"].item(), scores["char_acc"].item(), agreement.item())
+    questions, answers = test
+    agreement = (exported.predicted_ids(questions) == checkpoint.predicted_ids(questions)).all(-1).mean()
+    return ExportCheck(exported.score(questions, answers), float(agreement))
 
 
 def export(ckpt_path: str | Path, output: str | Path) -> Path:
@@ -115,22 +90,22 @@ def export(ckpt_path: str | Path, output: str | Path) -> Path:
             installed.
     """
     refuse_file(output)
-    checkpoint = read_checkpoint(ckpt_path)
-    model = load_model(ckpt_path)
+    adder = CheckpointAdder.load(ckpt_path)
     output = output_folder(output)
     try:  # the exporter imports onnx and onnxscript, the runner onnxruntime: the export extra
-        export_onnx(model, output / MODEL_FILE)
+        export_onnx(adder, output / MODEL_FILE)
         exported = OnnxAdder(output / MODEL_FILE)
     except ImportError as error:
         raise InputError(f"export needs {error.name}, not installed here: pip install 'lit-addition[export]'") from None
-    for source in RUNTIME_SOURCES:
-        shutil.copyfile(source, output / source.name)
-    result = evaluate_test_split(exported.logits, model, data_hparams(checkpoint))
-    facts = model_facts(model, result, Path(ckpt_path).name)
-    (output / FACTS_FILE).write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
-    (output / REQUIREMENTS_FILE).write_text("\n".join((*REQUIREMENTS, *APP_REQUIREMENTS)) + "\n", encoding="utf-8")
+    for name in SHIPPED:
+        shutil.copyfile(FOLDER / name, output / name)
+    check = check_export(exported, adder)
+    # What the exported page says: the checkpoint's facts, with the test accuracy measured on the exported model.
+    measured = {"test_seq_acc": check.score.seq_acc, "test_problems": check.score.problems} if check else {}
+    (output / FACTS_FILE).write_text(json.dumps({**adder.facts, **measured}, indent=2) + "\n", encoding="utf-8")
+    (output / REQUIREMENTS_FILE).write_text("\n".join(requirements()) + "\n", encoding="utf-8")
     card = output / CARD_FILE
-    card.write_text(model_card(model, checkpoint, Path(ckpt_path).name, result), encoding="utf-8")
+    card.write_text(model_card(adder, check), encoding="utf-8")
     return card
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from lit_addition.errors import InputError
+from lit_addition.runtime.errors import InputError
 
 
 def refuse_file(path: str | Path) -> Path:

@@ -10,73 +10,63 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lit_addition.inference import data_hparams
-from lit_addition.model import AdditionModel
-from lit_addition.runtime.adder import (
-    APP_REQUIREMENTS,
-    ENCODING_KEY,
-    INPUT_NAME,
-    MODEL_FILE,
-    OUTPUT_NAME,
-    REQUIREMENTS,
-    problems_to_try,
-)
+from lit_addition.inference import CheckpointAdder
+from lit_addition.runtime import APP, RUNNER, requirements
+from lit_addition.runtime.adder import ENCODING_KEY, INPUT_NAME, MODEL_FILE, OUTPUT_NAME, Score
 from lit_addition.runtime.encoding import VOCAB
+from lit_addition.runtime.text import problems_to_try
 
 
 @dataclass(frozen=True)
-class TestResult:
-    """How the exported model does on the checkpoint's own test split."""
+class ExportCheck:
+    """How the exported model does on the checkpoint's own test split, and how often it answers as the checkpoint."""
 
-    problems: int
-    seq_acc: float  # share of answers right in every character
-    char_acc: float  # share of answer characters right, padding included
+    score: Score
     agreement: float  # share of problems on which the exported model's answer is the checkpoint's
-
-
-def model_facts(model: AdditionModel, result: TestResult | None, source: str) -> dict[str, Any]:
-    """What the demo page says about a model: digits, parameter count, test-split accuracy, the checkpoint's name."""
-    return {
-        "digits": model.encoding.digits,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "test_seq_acc": None if result is None else result.seq_acc,
-        "test_problems": None if result is None else result.problems,
-        "source": source,
-    }
 
 
 def _table(rows: dict[str, Any]) -> str:
     return "\n".join(["| setting | value |", "|---|---|", *(f"| `{k}` | `{v}` |" for k, v in rows.items())])
 
 
-def _evaluation(result: TestResult | None, data: dict[str, Any]) -> str:
-    if result is None:
+def _evaluation(check: ExportCheck | None, data: dict[str, Any]) -> str:
+    if check is None:
         return (
             "Not measured: the checkpoint records no data module with a test split, so there was nothing held out "
             "to score the model on."
         )
     return f"""Measured by `export` on the exported `{MODEL_FILE}` itself, over the checkpoint's held-out test split:
-{result.problems:,} problems regenerated from the data module's seed ({data["seed"]}), none of which training or
+{check.score.problems:,} problems regenerated from the data module's seed ({data["seed"]}), none of which training or
 model selection ever saw.
 
 | metric | value |
 |---|---|
-| exact answers (`test/seq_acc`) | {result.seq_acc:.2%} |
-| answer characters right, padding included (`test/char_acc`) | {result.char_acc:.2%} |
-| answers identical to the checkpoint's | {result.agreement:.2%} |"""
+| exact answers (`test/seq_acc`) | {check.score.seq_acc:.2%} |
+| answer characters right, padding included (`test/char_acc`) | {check.score.char_acc:.2%} |
+| answers identical to the checkpoint's | {check.agreement:.2%} |"""
 
 
-def model_card(model: AdditionModel, checkpoint: dict[str, Any], source: str, result: TestResult | None) -> str:
-    """The card as Markdown, for a model exported from the checkpoint file named ``source``."""
-    hp = model.hparams
-    data = data_hparams(checkpoint)
-    encoding = model.encoding
-    parameters = model_facts(model, result, source)["parameters"]
+def _drawn(data: dict[str, Any]) -> str:
+    """How the data module drew its problems, in words."""
+    words = f"as the Keras reference draws them (a digit count uniform in 1..{data['digits']}, then uniform digits)"
+    if data.get("uniform_share"):
+        words += f", {data['uniform_share']:.0%} of the draws instead uniform over all ordered pairs"
+    if data.get("carry_share"):
+        words += f", and {data['carry_share']:.0%} of the problems drawn as carry chains into a new digit"
+    return words
+
+
+def model_card(adder: CheckpointAdder, check: ExportCheck | None) -> str:
+    """The card as Markdown, for the model exported from ``adder``'s checkpoint, checked on its test split."""
+    checkpoint, hp, data, encoding = adder.checkpoint, adder.hparams, adder.data_hparams, adder.encoding
+    source = adder.source
+    runner, app = requirements(RUNNER), requirements(APP)
+    parameters = sum(p.numel() for p in adder.net.parameters())
     trained = f"{checkpoint.get('epoch', -1) + 1} epoch(s), {checkpoint.get('global_step', 0):,} optimizer steps"
     data_section = (
         f"""{data["num_samples"]:,} unique problems (`a+b` and `b+a` count once), of which {data["val_fraction"]:.0%}
-were held out for validation, and {data["test_samples"]:,} more for the test split; drawn as the Keras reference
-draws them (a digit count uniform in 1..{data["digits"]}, then uniform digits) with seed {data["seed"]}.
+were held out for validation, and {data["test_samples"]:,} more for the test split; drawn {_drawn(data)}, with seed
+{data["seed"]}.
 
 {_table(data)}"""
         if data
@@ -98,10 +88,10 @@ sequence learning for performing number addition*, and exported to ONNX from `{s
 
 ## Use
 
-Needs only {" and ".join(f"`{r}`" for r in REQUIREMENTS)}; neither lit_addition nor torch:
+Needs only {" and ".join(f"`{r}`" for r in runner)}; neither lit_addition nor torch:
 
 ```bash
-pip install {" ".join(f'"{r}"' for r in REQUIREMENTS)}
+pip install {" ".join(f'"{r}"' for r in runner)}
 python adder.py {" ".join(f'"{e}"' for e in examples)}
 ```
 
@@ -110,7 +100,7 @@ from adder import OnnxAdder
 OnnxAdder().answer({examples!r})
 ```
 
-The web demo, the page of the Hugging Face Space, also needs {" and ".join(f"`{r}`" for r in APP_REQUIREMENTS)}
+The web demo, the page of the Hugging Face Space, also needs {" and ".join(f"`{r}`" for r in app)}
 (`requirements.txt` lists everything):
 
 ```bash
@@ -121,8 +111,8 @@ python app.py                      # http://127.0.0.1:7860; --host and --port to
 | file | what it is |
 |---|---|
 | `{MODEL_FILE}` | {onnx_file} |
-| `encoding.py` | lit_addition's own parser, encoder and decoder, copied verbatim; NumPy only |
-| `adder.py` | the runner: `OnnxAdder` and a command line |
+| `errors.py`, `encoding.py`, `text.py` | lit_addition's own error type, encoder and parser, copied verbatim |
+| `adder.py` | the runner: `OnnxAdder` (the same interface as lit_addition's `CheckpointAdder`) and a command line |
 | `app.py` | the web demo (Gradio): a page to try problems on, and an `answer` API endpoint |
 | `facts.json` | what the demo page says about the model: digits, parameters, test-split accuracy |
 | `requirements.txt` | everything the folder needs, the demo included |
@@ -143,7 +133,7 @@ are {encoding.answer_length} characters{units_first}.
 
 ## Evaluation
 
-{_evaluation(result, data)}
+{_evaluation(check, data)}
 
 ## Intended use
 

@@ -7,8 +7,8 @@ spaces are sampled uniformly over all ordered pairs, without replacement. The ch
 from its data module's hyperparameters, and each problem is labelled with the split of its unordered pair (the data
 draws ``a+b`` and ``b+a`` as one problem): ``train``, ``val``, ``test`` or ``never`` (never generated).
 
-The hard problems (:func:`hard_problems`: all nines, the longest carry chains, zeros, the first sum that needs a new
-digit) are always asked, whatever the sample.
+The hard problems (:func:`~lit_addition.runtime.text.hard_problems`: all nines, the longest carry chains, zeros,
+the first sum that needs a new digit) are always asked, whatever the sample.
 
 Everything is computed on whole arrays: carries, digit counts and split membership are column operations over all
 problems, and the model runs in large batches.
@@ -24,8 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from lit_addition.data import SPLITS, AdditionDataModule
-from lit_addition.runtime.encoding import ANSWER_BATCH_SIZE, Encoding, Predict, count_digits
+from lit_addition.data import SPLITS
+from lit_addition.runtime.adder import ANSWER_BATCH_SIZE, Adder
+from lit_addition.runtime.encoding import Encoding, count_digits
+from lit_addition.runtime.text import hard_problems
 
 FULL_SPACE_LIMIT = 1_000_000  # spaces up to this many ordered problems are evaluated whole: 2 and 3 digits
 SAMPLES = 200_000  # problems drawn from a larger space
@@ -50,7 +52,7 @@ class Evaluation:
         carry_chain: the longest run of consecutive carries in the column addition, 0 to ``digits``.
         whole_space: whether these are all the problems of the space rather than a sample.
         seconds: wall time of the evaluation, regenerating the split included.
-        hard: the :func:`hard_problems`, each with the model's answer and whether it is right.
+        hard: the hard problems, each with the model's answer and whether it is right.
     """
 
     encoding: Encoding
@@ -77,29 +79,6 @@ def ordered_problems(digits: int) -> int:
     return 10 ** (2 * digits)
 
 
-def hard_problems(digits: int) -> list[tuple[str, int, int]]:
-    """The problems a person tries first, as ``(what it is, a, b)``, each once: all nines, one below all nines, the
-    longest carry chains, zeros, a carry through every column into a new digit (555+445), and the smallest sum
-    with a new digit (500+500)."""
-    top = 10**digits - 1
-    fives, four_five = int("5" * digits), int("4" * (digits - 1) + "5")
-    problems = [
-        ("all nines", top, top),
-        ("one below all nines", top - 1, top),
-        ("one below all nines", top, top - 1),
-        ("longest carry chain", top, 1),
-        ("longest carry chain", 1, top),
-        ("zeros", 0, 0),
-        ("zeros", 0, top),
-        ("zeros", top, 0),
-        ("a carry through every column", fives, four_five),
-        ("a carry through every column", four_five, fives),
-        ("smallest sum with a new digit", (top + 1) // 2, (top + 1) // 2),
-    ]
-    seen: set[tuple[int, int]] = set()
-    return [p for p in problems if (p[1], p[2]) not in seen and not seen.add((p[1], p[2]))]
-
-
 def longest_carry_chain(a: np.ndarray, b: np.ndarray, digits: int) -> np.ndarray:
     """The longest run of consecutive columns that carry when ``a + b`` is added by hand (999+1: 3, 535+61: 0)."""
     carry = np.zeros(len(a), dtype=bool)
@@ -115,16 +94,6 @@ def longest_carry_chain(a: np.ndarray, b: np.ndarray, digits: int) -> np.ndarray
 def _pair_keys(a: np.ndarray, b: np.ndarray, digits: int) -> np.ndarray:
     """One int64 per unordered pair: the same for ``a+b`` and ``b+a``."""
     return np.minimum(a, b) * 10**digits + np.maximum(a, b)
-
-
-def split_problems(data_hparams: dict[str, Any] | None) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
-    """The checkpoint's train, val and test problems as drawn, regenerated from its data module's hyperparameters;
-    None when the checkpoint records no data module."""
-    if not data_hparams:
-        return None
-    data = AdditionDataModule(**data_hparams)
-    data.setup()
-    return {split: tuple(np.array(data.problems(split), dtype=np.int64).reshape(-1, 2).T) for split in SPLITS}
 
 
 def how_many(digits: int, samples: int) -> tuple[int, bool]:
@@ -167,15 +136,9 @@ def bucket_of(
     return bucket
 
 
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
-
-
 def evaluate(
-    encoding: Encoding,
-    predict: Predict,
-    data_hparams: dict[str, Any] | None,
+    adder: Adder,
+    splits: dict[str, tuple[np.ndarray, np.ndarray]] | None,
     samples: int = SAMPLES,
     seed: int = SEED,
     batch_size: int = ANSWER_BATCH_SIZE,
@@ -184,33 +147,30 @@ def evaluate(
     """Ask the model every problem of its space (or ``samples`` of them) in batches of ``batch_size``.
 
     Args:
-        encoding: the model's encoding.
-        predict: the model, question ids to answer logits.
-        data_hparams: the checkpoint's ``datamodule_hyper_parameters``, to regenerate its split.
+        adder: the model.
+        splits: the checkpoint's train, val and test problems (``CheckpointAdder.splits()``), or None.
         samples: how many problems to draw when the space has more than :data:`FULL_SPACE_LIMIT`.
         seed: seed of the sample.
-        batch_size: problems per call of ``predict``.
+        batch_size: problems per forward pass.
         progress: called with the number of problems of each batch once it is done.
     """
     start = time.perf_counter()
-    digits = encoding.digits
-    a, b, bucket, whole_space = problems_to_ask(digits, split_problems(data_hparams), samples, seed)
+    encoding = adder.encoding
+    a, b, bucket, whole_space = problems_to_ask(encoding.digits, splits, samples, seed)
     questions = encoding.encode_questions(a, b)
     truth = encoding.encode_answers(a, b)
     predicted = np.empty_like(truth, dtype=np.int8)
     log_p_true = np.empty(len(a))
     log_p_answer = np.empty(len(a))
-    for begin in range(0, len(a), batch_size):
-        batch = slice(begin, begin + batch_size)
-        log_p = _log_softmax(np.asarray(predict(questions[batch]), dtype=np.float64))
-        predicted[batch] = log_p.argmax(-1)
-        log_p_answer[batch] = log_p.max(-1).sum(-1)
-        log_p_true[batch] = np.take_along_axis(log_p, truth[batch][..., None], -1).sum((-2, -1))
+    for rows, log_p in adder.log_probabilities(questions, batch_size):
+        predicted[rows] = log_p.argmax(-1)
+        log_p_answer[rows] = log_p.max(-1).sum(-1)
+        log_p_true[rows] = np.take_along_axis(log_p, truth[rows][..., None], -1).sum((-2, -1))
         if progress is not None:
-            progress(len(questions[batch]))
+            progress(len(log_p))
     position_correct = predicted == truth
     return Evaluation(
-        hard=ask_hard_problems(encoding, predict),
+        hard=ask_hard_problems(adder),
         encoding=encoding,
         a=a,
         b=b,
@@ -220,17 +180,16 @@ def evaluate(
         predicted=predicted,
         p_true=np.exp(log_p_true),
         p_answer=np.exp(log_p_answer),
-        carry_chain=longest_carry_chain(a, b, digits),
+        carry_chain=longest_carry_chain(a, b, encoding.digits),
         whole_space=whole_space,
         seconds=time.perf_counter() - start,
     )
 
 
-def ask_hard_problems(encoding: Encoding, predict: Predict) -> list[dict[str, Any]]:
-    """The model's answer to each of the :func:`hard_problems`, and whether it is right."""
-    named = hard_problems(encoding.digits)
-    a, b = (np.array([problem[i] for problem in named], dtype=np.int64) for i in (1, 2))
-    answers = encoding.decode_answers(np.asarray(predict(encoding.encode_questions(a, b))).argmax(-1))
+def ask_hard_problems(adder: Adder) -> list[dict[str, Any]]:
+    """The model's answer to each of the :func:`~lit_addition.runtime.text.hard_problems`, and whether it is right."""
+    named = hard_problems(adder.encoding.digits)
+    answers = adder.answer([f"{a}+{b}" for _, a, b in named])
     return [
         {"problem": f"{x}+{y}", "what": what, "true": str(x + y), "answer": answer, "right": answer == str(x + y)}
         for (what, x, y), answer in zip(named, answers, strict=True)

@@ -1,55 +1,140 @@
-"""Answer addition problems with a model exported by ``python -m lit_addition export``, with NumPy and onnxruntime.
+"""A trained adder, whatever runs it: the one interface that every way of asking the model a question stands on.
 
-``export`` copies this file, unchanged, into the exported folder, next to ``model.onnx`` and ``encoding.py``::
+:class:`Adder` turns a model, given as its :meth:`~Adder.logits` over arrays of question ids, into everything a
+caller needs: answers to problems as people type them (:meth:`~Adder.answer`, :meth:`~Adder.answer_each`), the
+probability of each answer character (:meth:`~Adder.probabilities`), log-probabilities batch by batch over any
+number of questions (:meth:`~Adder.log_probabilities`, the one batched forward pass), the answers' token ids
+(:meth:`~Adder.predicted_ids`), their accuracy against true answers (:meth:`~Adder.score`), and the facts a page or
+a card shows (:attr:`~Adder.facts`). Two adders implement it: ``lit_addition.inference.CheckpointAdder`` runs a
+checkpoint with torch, and :class:`OnnxAdder` runs the exported ``model.onnx`` with onnxruntime.
 
-    python adder.py "535+61" "99+1"          # prints 535+61 = 596 and 99+1 = 100
+``export`` copies this file, unchanged, beside ``model.onnx``::
+
+    python adder.py "535+61" "99+1"                   # prints 535+61 = 596 and 99+1 = 100
 
     from adder import OnnxAdder
     OnnxAdder().answer(["535+61", "7+8"])             # ["596", "15"]
 
-``encoding.py`` is lit_addition's own parser, encoder and decoder, copied verbatim, so the exported model refuses
-and answers exactly as the checkpoint does. The model's digits and reversal are read from ``model.onnx`` itself.
-Inside lit_addition this module is ``lit_addition.runtime.adder``, which ``export`` uses to test what it wrote.
+It imports NumPy and its neighbours in ``runtime/`` only, and onnxruntime when an :class:`OnnxAdder` is made.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 if __package__:  # imported from the lit_addition package
-    from .encoding import ANSWER_BATCH_SIZE, Encoding, InputError, answer_line
-else:  # run or imported in an exported folder, beside its copy of encoding.py
-    from encoding import ANSWER_BATCH_SIZE, Encoding, InputError, answer_line
+    from .encoding import Encoding
+    from .errors import InputError
+    from .text import answer_line, parse_each
+else:  # run or imported in an exported folder, beside its copies of the other runtime files
+    from encoding import Encoding
+    from errors import InputError
+    from text import answer_line, parse_each
 
-REQUIREMENTS = ("numpy>=1.24", "onnxruntime>=1.17")  # all that this runner needs; ONNX opset 20 wants ORT 1.17+
-APP_REQUIREMENTS = ("gradio>=6,<7",)  # what the web demo app.py beside it needs on top
+ANSWER_BATCH_SIZE = 1024  # problems per forward pass when answering
 MODEL_FILE = "model.onnx"
-FACTS_FILE = "facts.json"  # what the web demo app.py says about the model: digits, parameters, test accuracy
-ENCODING_KEY = "lit_addition.runtime.encoding"  # metadata entry of model.onnx: the Encoding's fields as JSON
+FACTS_FILE = "facts.json"  # what the page and the card say about the model: digits, parameters, test accuracy
+ENCODING_KEY = "lit_addition.encoding"  # metadata entry of model.onnx: the Encoding's fields as JSON
 INPUT_NAME = "question_ids"
 OUTPUT_NAME = "logits"
 
-
-def problems_to_try(digits: int) -> list[str]:
-    """Problems worth trying on a model of ``digits`` digits: the reference's 535+61 cut to fit, then long carry
-    chains (999+1, 555+445, 999+999) and 0+0."""
-    nines = "9" * digits
-    return [
-        f"{('535' * 3)[:digits]}+{('61' * 5)[: max(1, digits - 1)]}",
-        f"{nines}+1",
-        f"{'5' * digits}+{'4' * (digits - 1)}5",
-        f"{nines}+{nines}",
-        "0+0",
-    ]
+# A model as a function: question ids (n, question_length) to answer logits (n, answer_length, vocabulary).
+Predict = Callable[[np.ndarray], np.ndarray]
 
 
-class OnnxAdder:
-    """An exported model: it answers problems as people type them, the way ``AdditionModel.answer`` does.
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-probabilities over the last axis, in float64."""
+    logits = np.asarray(logits, dtype=np.float64)
+    shifted = logits - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+@dataclass(frozen=True)
+class Score:
+    """How an adder does on a set of problems with known answers."""
+
+    problems: int
+    seq_acc: float  # share of answers right in every character
+    char_acc: float  # share of answer characters right, padding included
+
+
+class Adder:
+    """A trained model that adds: subclasses give :attr:`encoding`, :meth:`logits` and :attr:`facts`."""
+
+    encoding: Encoding
+
+    def logits(self, question_ids: np.ndarray) -> np.ndarray:
+        """Answer logits ``(n, answer_length, vocabulary)`` for question ids ``(n, question_length)``, n >= 1."""
+        raise NotImplementedError
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """What a page or a card says about the model: ``digits``, ``parameters``, ``test_seq_acc``,
+        ``test_problems`` (None when not measured) and ``source``."""
+        raise NotImplementedError
+
+    def log_probabilities(
+        self, question_ids: np.ndarray, batch_size: int = ANSWER_BATCH_SIZE
+    ) -> Iterator[tuple[slice, np.ndarray]]:
+        """The model's log-probabilities, ``batch_size`` questions at a time: ``(rows, log_p)`` per batch."""
+        if batch_size < 1:
+            raise InputError(f"batch_size must be at least 1, got {batch_size}")
+        for start in range(0, len(question_ids), batch_size):
+            rows = slice(start, start + batch_size)
+            yield rows, log_softmax(self.logits(question_ids[rows]))
+
+    def probabilities(self, question_ids: np.ndarray, batch_size: int = ANSWER_BATCH_SIZE) -> np.ndarray:
+        """The probability of every character at every answer position, ``(n, answer_length, vocabulary)``."""
+        shape = (len(question_ids), self.encoding.answer_length, -1)
+        parts = [np.exp(log_p) for _, log_p in self.log_probabilities(question_ids, batch_size)]
+        return np.concatenate(parts).reshape(shape) if parts else np.empty(shape[:2] + (0,))
+
+    def predicted_ids(self, question_ids: np.ndarray, batch_size: int = ANSWER_BATCH_SIZE) -> np.ndarray:
+        """The token ids of the model's answers, ``(n, answer_length)``."""
+        ids = np.empty((len(question_ids), self.encoding.answer_length), dtype=np.int64)
+        for rows, log_p in self.log_probabilities(question_ids, batch_size):
+            ids[rows] = log_p.argmax(-1)
+        return ids
+
+    def score(self, question_ids: np.ndarray, answer_ids: np.ndarray) -> Score:
+        """Exact and per-character accuracy of the model's answers against the true answer ids."""
+        right = self.predicted_ids(question_ids) == np.asarray(answer_ids)
+        return Score(len(right), float(right.all(-1).mean()), float(right.mean()))
+
+    def answer_each(self, problems: Sequence[str], batch_size: int = ANSWER_BATCH_SIZE) -> list[str | InputError]:
+        """One entry per problem, in order: the model's answer, or the :class:`InputError` that says why the
+        problem was refused. Problems as typed, e.g. ``["535+61", " 7 + 8 "]``."""
+        positions, a, b, errors = parse_each(problems, self.encoding.digits)
+        results: list[str | InputError] = [errors.get(position, "") for position in range(len(problems))]
+        answers = self.encoding.decode_answers(self.predicted_ids(self.encoding.encode_questions(a, b), batch_size))
+        for position, answer in zip(positions.tolist(), answers, strict=True):
+            results[position] = answer
+        return results
+
+    def answer(self, problems: Sequence[str], batch_size: int = ANSWER_BATCH_SIZE) -> list[str]:
+        """The model's answers to ``problems``, e.g. ``["596", "15"]`` for ``["535+61", "7+8"]``.
+
+        Raises:
+            InputError: naming the first bad problem, and how many more there are.
+        """
+        results = self.answer_each(problems, batch_size)
+        errors = [result for result in results if isinstance(result, InputError)]
+        if errors:
+            more = f" (and {len(errors) - 1} more bad problem(s))" if len(errors) > 1 else ""
+            raise InputError(f"{errors[0]}{more}")
+        return results
+
+
+class OnnxAdder(Adder):
+    """The exported model, run by onnxruntime; its digits and reversal are read from ``model.onnx`` itself, and its
+    facts from ``facts.json`` beside it.
 
     Args:
         path: the ONNX file; ``None`` for ``model.onnx`` beside this file.
@@ -58,21 +143,20 @@ class OnnxAdder:
     def __init__(self, path: str | Path | None = None) -> None:
         import onnxruntime  # here, so that lit_addition can read this module's names without the export extra
 
-        path = Path(__file__).with_name(MODEL_FILE) if path is None else path
-        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.path = Path(__file__).with_name(MODEL_FILE) if path is None else Path(path)
+        self.session = onnxruntime.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
         self.encoding = Encoding(**json.loads(self.session.get_modelmeta().custom_metadata_map[ENCODING_KEY]))
 
     def logits(self, question_ids: np.ndarray) -> np.ndarray:
-        """Answer logits ``(n, answer_length, vocabulary)`` for question ids ``(n, question_length)``, n >= 1."""
         return self.session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(question_ids, dtype=np.int64)})[0]
 
-    def answer(self, problems: Sequence[str], batch_size: int = ANSWER_BATCH_SIZE) -> list[str]:
-        """The answers to ``problems``; raises ``InputError`` naming the first bad problem."""
-        return self.encoding.answer(problems, self.logits, batch_size)
-
-    def answer_each(self, problems: Sequence[str], batch_size: int = ANSWER_BATCH_SIZE) -> list[str | InputError]:
-        """An answer, or the ``InputError`` that says why not, for each problem."""
-        return self.encoding.answer_each(problems, self.logits, batch_size)
+    @property
+    def facts(self) -> dict[str, Any]:
+        stored = self.path.with_name(FACTS_FILE)
+        if stored.is_file():
+            return json.loads(stored.read_text(encoding="utf-8"))
+        return {"digits": self.encoding.digits, "parameters": None, "test_seq_acc": None, "test_problems": None,
+                "source": self.path.name}  # fmt: skip
 
 
 def main(problems: Sequence[str]) -> int:

@@ -2,9 +2,9 @@
 
 One file serves both ways of running the demo. ``python -m lit_addition demo --ckpt_path CKPT`` builds it around a
 checkpoint; ``export`` copies this file, unchanged, as ``app.py`` beside the ONNX model, where ``python app.py`` builds
-it around the exported model (this is what a Hugging Face Space runs). So it imports only Gradio, NumPy and the
-dependency-free ``encoding.py`` and ``adder.py``, and gets the model as a function from question ids to
-logits plus a dict of facts.
+it around the exported model (this is what a Hugging Face Space runs). So it imports only Gradio, NumPy and its
+neighbours in ``runtime/``, and gets the model as an :class:`~lit_addition.runtime.adder.Adder`: the checkpoint's
+``CheckpointAdder`` or the exported ``OnnxAdder``, the same interface.
 
 The page: a problem box; the model's answer, the true sum and ☑ or ☒; the model's confidence in each answer
 character; clickable examples, long carry chains among them; the model's digits, size and test-split accuracy. A
@@ -20,12 +20,10 @@ and stops cleanly on Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,11 +32,15 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio reads it: no t
 import gradio as gr  # noqa: E402
 
 if __package__:  # imported from the lit_addition package
-    from .adder import FACTS_FILE, OnnxAdder, problems_to_try
-    from .encoding import VOCAB, Encoding, InputError, Predict
-else:  # run in an exported folder, beside its copies of encoding.py and adder.py
-    from adder import FACTS_FILE, OnnxAdder, problems_to_try
-    from encoding import VOCAB, Encoding, InputError, Predict
+    from .adder import Adder, OnnxAdder
+    from .encoding import PAD_ID, VOCAB
+    from .errors import InputError
+    from .text import parse, problems_to_try
+else:  # run in an exported folder, beside its copies of the other runtime files
+    from adder import Adder, OnnxAdder
+    from encoding import PAD_ID, VOCAB
+    from errors import InputError
+    from text import parse, problems_to_try
 
 RIGHT, WRONG = "☑ right", "☒ wrong"
 CSS = "#error textarea { color: #b91c1c; }"  # the reason a problem was refused, in red
@@ -47,7 +49,9 @@ CONFIDENCE_HEADERS = ["character", "place", "confidence"]
 
 def describe(facts: dict[str, Any]) -> str:
     """The model's facts as one Markdown line."""
-    parts = [f"**{facts['digits']}-digit model**", f"{facts['parameters']:,} parameters"]
+    parts = [f"**{facts['digits']}-digit model**"]
+    if facts.get("parameters") is not None:
+        parts.append(f"{facts['parameters']:,} parameters")
     if facts.get("test_seq_acc") is None:
         parts.append("test-split accuracy not measured")
     else:
@@ -57,36 +61,30 @@ def describe(facts: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(-1, keepdims=True))
-    return shifted / shifted.sum(-1, keepdims=True)
-
-
-def explain(encoding: Encoding, predict: Predict, problem: str) -> tuple[str, str, str, list[list[str]]]:
+def explain(adder: Adder, problem: str) -> tuple[str, str, str, list[list[str]]]:
     """The model's answer, the true sum, ☑ or ☒, and the model's confidence in each answer character (most
     significant first).
 
     Raises:
         InputError: the problem is not two whole numbers of at most ``digits`` digits joined by ``+``.
     """
-    a, b = encoding.parse(problem)
-    logits = np.asarray(predict(encoding.encode_questions(np.array([a]), np.array([b]))))[0]
-    probabilities = _softmax(logits.astype(np.float64))
+    encoding = adder.encoding
+    a, b = parse(problem, encoding.digits)
+    probabilities = adder.probabilities(encoding.encode_questions(np.array([a]), np.array([b])))[0]
     ids = probabilities.argmax(-1)
     answer = encoding.decode_answers(ids[None])[0]
-    places = encoding.answer_places()
-    rows = [[VOCAB[i] if i != VOCAB.index(" ") else "(none)", place, f"{p.max():.1%}"]
-            for i, place, p in zip(ids, places, probabilities, strict=True)]  # fmt: skip
+    rows = [[VOCAB[i] if i != PAD_ID else "(none)", place, f"{p.max():.1%}"]
+            for i, place, p in zip(ids, encoding.answer_places(), probabilities, strict=True)]  # fmt: skip
     reading_order = rows[::-1] if encoding.reverse_answer else rows
     return answer, str(a + b), RIGHT if answer == str(a + b) else WRONG, reading_order
 
 
-def build_app(encoding: Encoding, predict: Predict, facts: dict[str, Any]) -> gr.Blocks:
-    """The demo page and its ``answer`` endpoint for a model given as ``predict`` (question ids to logits)."""
+def build_app(adder: Adder) -> gr.Blocks:
+    """The demo page and its ``answer`` endpoint for ``adder``."""
 
     def show(problem: str) -> tuple[Any, ...]:
         try:
-            answer, truth, verdict, confidence = explain(encoding, predict, problem)
+            answer, truth, verdict, confidence = explain(adder, problem)
         except InputError as error:
             return "", "", "", [], gr.Textbox(value=str(error), visible=True)
         return answer, truth, verdict, confidence, gr.Textbox(value="", visible=False)
@@ -94,13 +92,14 @@ def build_app(encoding: Encoding, predict: Predict, facts: dict[str, Any]) -> gr
     def answer(problem: str) -> str:
         """The model's answer to a problem such as "535+61"; an error names what is wrong with a bad problem."""
         try:
-            return encoding.answer([problem], predict)[0]
+            return adder.answer([problem])[0]
         except InputError as error:
             raise gr.Error(str(error), print_exception=False) from None
 
-    examples = problems_to_try(encoding.digits)
-    with gr.Blocks(title=f"lit_addition: {encoding.digits}-digit addition", analytics_enabled=False) as app:
-        gr.Markdown(f"# Addition by an LSTM\n{describe(facts)}", elem_id="facts")
+    digits = adder.encoding.digits
+    examples = problems_to_try(digits)
+    with gr.Blocks(title=f"lit_addition: {digits}-digit addition", analytics_enabled=False) as app:
+        gr.Markdown(f"# Addition by an LSTM\n{describe(adder.facts)}", elem_id="facts")
         with gr.Row():
             problem = gr.Textbox(label="Problem", placeholder=examples[0], elem_id="problem", scale=4)
             submit = gr.Button("Add", variant="primary", elem_id="submit", scale=1)
@@ -163,10 +162,8 @@ def main(args: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the exported addition model as a web demo.")
     add_arguments(parser)
     options = parser.parse_args(args)
-    adder = OnnxAdder()
-    facts = json.loads(Path(__file__).with_name(FACTS_FILE).read_text(encoding="utf-8"))
     try:
-        serve(build_app(adder.encoding, adder.logits, facts), options.host, options.port)
+        serve(build_app(OnnxAdder()), options.host, options.port)
     except InputError as error:
         sys.exit(f"error: {error}")
 

@@ -1,5 +1,6 @@
-"""Opening checkpoints: the Python API answers like the network itself, GPU checkpoints open on the CPU, and every
-kind of bad file gets its own one-line error."""
+"""The inference core: a checkpoint opened once answers like the network itself, GPU checkpoints open on the CPU, its
+splits and test score are the data module's, every command that uses a model reads the file once, and every kind of
+bad file gets its own one-line error."""
 
 import re
 
@@ -8,8 +9,11 @@ import pytest
 import torch
 import torch.serialization
 
-from lit_addition import AdditionModel, InputError
-from lit_addition.inference import load_model, read_checkpoint
+from lit_addition import AdditionDataModule, AdditionModel, InputError
+from lit_addition.__main__ import main
+from lit_addition.commands import demo
+from lit_addition.inference import CheckpointAdder, read_checkpoint
+from lit_addition.runtime import app
 
 HOW_TO_GET_ONE = "pass a .ckpt file that `python -m lit_addition fit` wrote (under logs/*/version_*/checkpoints/)"
 
@@ -28,17 +32,58 @@ def test_answer_from_a_checkpoint_is_the_networks_answer(checkpoint_path):
     problems = [f"{x}+{y}" if i % 2 else f" {x} + {y} " for i, (x, y) in enumerate(zip(a, b, strict=True))]
     assert model.hparams.digits == 2  # from the checkpoint; the caller never said
     assert model.answer(problems, batch_size=64) == network_answers(model, a, b)
-    assert load_model(checkpoint_path).answer(problems) == model.answer(problems)
+    assert CheckpointAdder.load(checkpoint_path).answer(problems) == model.answer(problems)
 
 
 def test_answer_refuses_a_bad_problem_by_name(checkpoint_path):
     with pytest.raises(InputError, match=r"^'123\+4': 123 has 3 digits, but this model adds numbers of at most 2"):
-        load_model(checkpoint_path).answer(["1+2", "123+4"])
+        CheckpointAdder.load(checkpoint_path).answer(["1+2", "123+4"])
 
 
-def test_load_model_gives_an_eval_mode_model_on_the_cpu(checkpoint_path):
-    model = load_model(checkpoint_path)
-    assert not model.training and model.device == torch.device("cpu")
+def test_the_network_is_in_eval_mode_on_the_cpu(checkpoint_path):
+    net = CheckpointAdder.load(checkpoint_path).net
+    assert not net.training and {p.device for p in net.parameters()} == {torch.device("cpu")}
+
+
+def test_splits_and_test_score_are_the_data_modules(checkpoint_path, trained_data):
+    adder = CheckpointAdder.load(checkpoint_path)
+    data = AdditionDataModule(**trained_data)
+    data.setup()
+    for split, (a, b) in adder.splits().items():
+        assert list(zip(a.tolist(), b.tolist(), strict=True)) == data.problems(split)
+    test = data.problems("test")
+    answers = adder.answer([f"{x}+{y}" for x, y in test])
+    right = [answer == str(x + y) for answer, (x, y) in zip(answers, test, strict=True)]
+    assert adder.test_score.problems == len(test) == 1_000
+    assert adder.test_score.seq_acc == pytest.approx(sum(right) / len(right), abs=1e-12)
+    parameters = sum(p.numel() for p in adder.net.parameters())
+    assert adder.facts == {"digits": 2, "parameters": parameters, "test_seq_acc": adder.test_score.seq_acc,
+                           "test_problems": 1_000, "source": "tiny.ckpt"}  # fmt: skip
+
+
+@pytest.fixture
+def loads(monkeypatch):
+    """Counts the files torch.load opens."""
+    opened: list[str] = []
+    load = torch.load
+
+    def counting(path, *args, **kwargs):
+        opened.append(str(path))
+        return load(path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", counting)
+    return opened
+
+
+def test_every_command_reads_the_checkpoint_once(checkpoint_path, tmp_path, loads, monkeypatch, capsys):
+    main(["answer", "--ckpt_path", str(checkpoint_path), "1+1"])
+    main(["analyze", "--ckpt_path", str(checkpoint_path), "--output", str(tmp_path / "analysis")])
+    main(["export", "--ckpt_path", str(checkpoint_path), "--output", str(tmp_path / "exported")])
+    served = []
+    monkeypatch.setattr(app, "serve", lambda page, host, port: served.append(page))
+    monkeypatch.setattr(demo, "_app", lambda: app)
+    main(["demo", "--ckpt_path", str(checkpoint_path)])
+    assert loads == [str(checkpoint_path)] * 4 and len(served) == 1
 
 
 def test_checkpoint_written_on_a_gpu_opens_on_the_cpu(checkpoint_path, tmp_path, monkeypatch):
@@ -51,8 +96,8 @@ def test_checkpoint_written_on_a_gpu_opens_on_the_cpu(checkpoint_path, tmp_path,
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA"):
             torch.load(tmp_path / "gpu.ckpt", weights_only=True)
-    expected = load_model(checkpoint_path).answer(["12+34", "99+1"])
-    assert load_model(tmp_path / "gpu.ckpt").answer(["12+34", "99+1"]) == expected
+    expected = CheckpointAdder.load(checkpoint_path).answer(["12+34", "99+1"])
+    assert CheckpointAdder.load(tmp_path / "gpu.ckpt").answer(["12+34", "99+1"]) == expected
     assert AdditionModel.load_from_checkpoint(tmp_path / "gpu.ckpt").cpu().answer(["12+34", "99+1"]) == expected
 
 
@@ -91,7 +136,7 @@ def bad_files(directory, good):
         "weights of another shape": (
             lambda p: torch.save(other_width, p),
             "holds weights that do not fit its own hyperparameters (Error(s) in loading state_dict for "
-            "AdditionModel): " + HOW_TO_GET_ONE,
+            "AdditionLSTM): " + HOW_TO_GET_ONE,
         ),
     }
 
@@ -116,7 +161,7 @@ def test_bad_checkpoints_get_one_line_each(kind, checkpoint_path, tmp_path):
     if make is not None:
         make(path)
     with pytest.raises(InputError) as refused:
-        load_model(path)
+        CheckpointAdder.load(path)
     text = str(refused.value)
     start = f"checkpoint {path} " if "PyTorch file but" not in message else f"{path} "
     assert re.fullmatch(re.escape(start + message).replace(r"\*", "[^\n]+"), text), text
