@@ -70,6 +70,10 @@ class AdditionDataModule(LightningDataModule):
             the training epoch; validation and test keep the order each problem was drawn in. It matters where data is
             scarce: in the 2-digit space, problems with a one-digit operand are few, and seeing each both ways is
             what lets the model answer the unseen ones.
+        uniform_share: chance that a draw of a problem is an ordered pair taken uniformly over the whole space
+            rather than the reference's draw, which picks the digit count first and so favours short operands
+            (at 3 digits a quarter of its problems have two 3-digit operands, against 81% of the space). 0, the
+            default, is the reference's sampling; problems stay unique and the splits disjoint whatever the share.
         batch_size: training batch size per device (per data-parallel rank). One optimizer step sees
             ``batch_size * devices * num_nodes * accumulate_grad_batches`` problems, printed and logged at the start
             of ``fit`` as ``global_batch_size``.
@@ -90,6 +94,7 @@ class AdditionDataModule(LightningDataModule):
         reverse: bool = True,
         reverse_answer: bool = True,
         both_orders: bool = False,
+        uniform_share: float = 0.0,
         batch_size: int = 192,
         eval_batch_size: int = 2048,
         seed: int = 1234,
@@ -115,6 +120,8 @@ class AdditionDataModule(LightningDataModule):
                 f"but only {available:,} distinct problems exist with up to {digits} digit(s) per operand (a+b and "
                 f"b+a count once): lower num_samples or test_samples so they add up to at most {available:,}"
             )
+        if not 0 <= uniform_share <= 1:
+            raise InputError(f"uniform_share must lie between 0 and 1, got {uniform_share}")
         for name, size in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
             if size < 1:
                 raise InputError(f"{name} must be at least 1, got {size}")
@@ -127,7 +134,9 @@ class AdditionDataModule(LightningDataModule):
         if self._datasets:
             return
         hp = self.hparams
-        a, b = sample_problems(hp.digits, hp.num_samples + hp.test_samples, np.random.default_rng(hp.seed))
+        a, b = sample_problems(
+            hp.digits, hp.num_samples + hp.test_samples, np.random.default_rng(hp.seed), hp.uniform_share
+        )
         train_end = hp.num_samples - self.val_count
         bounds = {"train": (0, train_end), "val": (train_end, hp.num_samples), "test": (hp.num_samples, len(a))}
         for split, (start, end) in bounds.items():

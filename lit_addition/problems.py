@@ -87,16 +87,23 @@ class _Block:
         return self.start_a + i, self.start_a + j
 
 
-def _blocks(digits: int) -> list[_Block]:
+def _blocks(digits: int, uniform_share: float = 0.0) -> list[_Block]:
     probability = digit_count_probabilities(digits)
     starts = [0] + [10 ** (c - 1) for c in range(2, digits + 1)]
     sizes = [10] + [9 * 10 ** (c - 1) for c in range(2, digits + 1)]
+    uniform = 1.0 / 10 ** (2 * digits)  # chance of one ordered pair under a uniform draw
+
+    def pair(x: int, y: int) -> float:
+        """Chance that one draw yields one particular ordered pair of an x-digit and a y-digit operand."""
+        reference = probability[x] * probability[y]
+        return reference if uniform_share == 0 else (1 - uniform_share) * reference + uniform_share * uniform
+
     blocks = []
     for x in range(digits):
-        blocks.append(_Block(starts[x], sizes[x], starts[x], sizes[x], "diagonal", probability[x] ** 2))
-        blocks.append(_Block(starts[x], sizes[x], starts[x], sizes[x], "triangle", 2 * probability[x] ** 2))
+        blocks.append(_Block(starts[x], sizes[x], starts[x], sizes[x], "diagonal", pair(x, x)))
+        blocks.append(_Block(starts[x], sizes[x], starts[x], sizes[x], "triangle", 2 * pair(x, x)))
         for y in range(x + 1, digits):
-            blocks.append(_Block(starts[x], sizes[x], starts[y], sizes[y], "grid", 2 * probability[x] * probability[y]))
+            blocks.append(_Block(starts[x], sizes[x], starts[y], sizes[y], "grid", 2 * pair(x, y)))
     return blocks
 
 
@@ -140,8 +147,18 @@ def _count_per_block(blocks: list[_Block], count: int, rng: np.random.Generator)
         target = np.where(short, np.minimum(sizes, 2 * target), target).astype(np.int64)
 
 
-def sample_problems(digits: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def sample_problems(
+    digits: int, count: int, rng: np.random.Generator, uniform_share: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``count`` problems ``a+b``, no two equal up to swapping ``a`` and ``b``, as the reference draws them.
+
+    Args:
+        digits: the most digits an operand may have.
+        count: how many problems to draw.
+        rng: the source of randomness.
+        uniform_share: chance that a draw is an ordered pair ``(a, b)`` taken uniformly from all of them instead of
+            the reference's draw (which favours short operands); repeats are skipped all the same. 0, the default,
+            is the reference's sampling exactly; 1 draws uniformly over the whole problem space.
 
     Returns:
         The operands ``a`` and ``b`` as int64 arrays, in random order.
@@ -153,9 +170,11 @@ def sample_problems(digits: int, count: int, rng: np.random.Generator) -> tuple[
             f"asked for {count:,} problems but only {available:,} distinct problems exist with up to {digits} "
             f"digit(s) per operand (a+b and b+a count once): ask for at most {available:,}, or raise digits"
         )
+    if not 0 <= uniform_share <= 1:
+        raise InputError(f"uniform_share must lie between 0 and 1, got {uniform_share}")
     if count == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    blocks = _blocks(digits)
+    blocks = _blocks(digits, uniform_share)
     taken = _count_per_block(blocks, count, rng)
     parts = [block.pairs(rng.choice(block.size, n, replace=False)) for block, n in zip(blocks, taken, strict=True) if n]
     a = np.concatenate([part[0] for part in parts])

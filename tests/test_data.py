@@ -122,3 +122,16 @@ def test_empty_test_split_is_explained():
 def test_digit_counts_of_operands_stay_within_bounds(small_data):
     a, b = np.array(small_data.problems("train")).T
     assert a.max() <= 99 and b.max() <= 99 and a.min() >= 0 and b.min() >= 0
+
+
+def test_uniform_share_keeps_problems_unique_and_the_splits_disjoint():
+    data = AdditionDataModule(digits=3, num_samples=3_000, test_samples=300, uniform_share=0.5, seed=6)
+    data.setup()
+    train, val, test = (keys(data.problems(s)) for s in ("train", "val", "test"))
+    assert (len(train), len(val), len(test)) == (2_700, 300, 300)
+    assert not train & val and not train & test and not val & test
+
+
+def test_uniform_share_outside_zero_to_one_is_refused():
+    with pytest.raises(InputError, match="uniform_share"):
+        AdditionDataModule(digits=3, uniform_share=2.0)

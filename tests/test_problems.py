@@ -109,3 +109,27 @@ def test_problems_at_lists_the_whole_space_once_smaller_operand_first():
     assert list(zip(a.tolist(), b.tolist(), strict=True)) == [
         (999_999_999, 999_999_999), (999_999_998, 999_999_999), (999_999_998, 999_999_998),
     ]  # fmt: skip
+
+
+def test_uniform_share_zero_is_the_reference_draw():
+    reference = sample_problems(3, 5_000, np.random.default_rng(4))
+    shared = sample_problems(3, 5_000, np.random.default_rng(4), uniform_share=0.0)
+    assert all(np.array_equal(x, y) for x, y in zip(reference, shared, strict=True))
+
+
+def test_uniform_share_moves_the_draw_towards_the_whole_space():
+    def both_long(share):
+        a, b = sample_problems(3, 20_000, np.random.default_rng(5), uniform_share=share)
+        assert len(unordered(a, b)) == 20_000
+        return np.mean((a >= 100) & (b >= 100))
+
+    shares = [both_long(share) for share in (0.0, 0.25, 0.5, 1.0)]
+    assert shares == sorted(shares)
+    assert shares[0] < 0.25  # the reference's draw favours short operands
+    assert shares[-1] == pytest.approx(0.81, abs=0.01)  # 900 * 900 of the 1,000 * 1,000 ordered pairs
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.5])
+def test_uniform_share_outside_zero_to_one_is_refused(share):
+    with pytest.raises(InputError, match="uniform_share"):
+        sample_problems(3, 10, np.random.default_rng(0), uniform_share=share)
