@@ -74,6 +74,10 @@ class AdditionDataModule(LightningDataModule):
             rather than the reference's draw, which picks the digit count first and so favours short operands
             (at 3 digits a quarter of its problems have two 3-digit operands, against 81% of the space). 0, the
             default, is the reference's sampling; problems stay unique and the splits disjoint whatever the share.
+        carry_share: share of the problems (of all splits) drawn as carry chains, additions that carry from some
+            column through every column above it into a new leading digit, such as ``99999+1`` or ``901+999``
+            (:func:`~lit_addition.problems.carry_chain_pairs`), which the other draws rarely give. 0, the default,
+            draws none.
         batch_size: training batch size per device (per data-parallel rank). One optimizer step sees
             ``batch_size * devices * num_nodes * accumulate_grad_batches`` problems, printed and logged at the start
             of ``fit`` as ``global_batch_size``.
@@ -95,6 +99,7 @@ class AdditionDataModule(LightningDataModule):
         reverse_answer: bool = True,
         both_orders: bool = False,
         uniform_share: float = 0.0,
+        carry_share: float = 0.0,
         batch_size: int = 192,
         eval_batch_size: int = 2048,
         seed: int = 1234,
@@ -120,8 +125,9 @@ class AdditionDataModule(LightningDataModule):
                 f"but only {available:,} distinct problems exist with up to {digits} digit(s) per operand (a+b and "
                 f"b+a count once): lower num_samples or test_samples so they add up to at most {available:,}"
             )
-        if not 0 <= uniform_share <= 1:
-            raise InputError(f"uniform_share must lie between 0 and 1, got {uniform_share}")
+        for name, share in (("uniform_share", uniform_share), ("carry_share", carry_share)):
+            if not 0 <= share <= 1:
+                raise InputError(f"{name} must lie between 0 and 1, got {share}")
         for name, size in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
             if size < 1:
                 raise InputError(f"{name} must be at least 1, got {size}")
@@ -135,7 +141,11 @@ class AdditionDataModule(LightningDataModule):
             return
         hp = self.hparams
         a, b = sample_problems(
-            hp.digits, hp.num_samples + hp.test_samples, np.random.default_rng(hp.seed), hp.uniform_share
+            hp.digits,
+            hp.num_samples + hp.test_samples,
+            np.random.default_rng(hp.seed),
+            hp.uniform_share,
+            hp.carry_share,
         )
         train_end = hp.num_samples - self.val_count
         bounds = {"train": (0, train_end), "val": (train_end, hp.num_samples), "test": (hp.num_samples, len(a))}

@@ -148,7 +148,7 @@ def _count_per_block(blocks: list[_Block], count: int, rng: np.random.Generator)
 
 
 def sample_problems(
-    digits: int, count: int, rng: np.random.Generator, uniform_share: float = 0.0
+    digits: int, count: int, rng: np.random.Generator, uniform_share: float = 0.0, carry_share: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``count`` problems ``a+b``, no two equal up to swapping ``a`` and ``b``, as the reference draws them.
 
@@ -159,6 +159,8 @@ def sample_problems(
         uniform_share: chance that a draw is an ordered pair ``(a, b)`` taken uniformly from all of them instead of
             the reference's draw (which favours short operands); repeats are skipped all the same. 0, the default,
             is the reference's sampling exactly; 1 draws uniformly over the whole problem space.
+        carry_share: share of the ``count`` problems that are carry chains (see :func:`carry_chain_pairs`), drawn
+            first; the rest are drawn as above from the problems not already taken. 0, the default, draws none.
 
     Returns:
         The operands ``a`` and ``b`` as int64 arrays, in random order.
@@ -170,8 +172,11 @@ def sample_problems(
             f"asked for {count:,} problems but only {available:,} distinct problems exist with up to {digits} "
             f"digit(s) per operand (a+b and b+a count once): ask for at most {available:,}, or raise digits"
         )
-    if not 0 <= uniform_share <= 1:
-        raise InputError(f"uniform_share must lie between 0 and 1, got {uniform_share}")
+    for name, share in (("uniform_share", uniform_share), ("carry_share", carry_share)):
+        if not 0 <= share <= 1:
+            raise InputError(f"{name} must lie between 0 and 1, got {share}")
+    if carry_share > 0:
+        return _with_carry_chains(digits, count, rng, uniform_share, carry_share)
     if count == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     blocks = _blocks(digits, uniform_share)
@@ -184,6 +189,68 @@ def sample_problems(
     a, b = np.where(swap, b, a), np.where(swap, a, b)
     order = rng.permutation(count)
     return a[order], b[order]
+
+
+# Digit pairs (x, y) whose column sum carries whatever comes in (x + y >= 10), and those that pass an incoming carry
+# on (x + y == 9).
+_GENERATE = np.array([(x, y) for x in range(10) for y in range(10) if x + y >= 10])
+_PROPAGATE = np.array([(x, 9 - x) for x in range(10)])
+
+
+def carry_chain_pairs(digits: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` ordered pairs (repeats possible) whose written addition carries from one column through every
+    column above it into a new leading digit, as in ``99999+1``, ``5+995`` or ``901+999``.
+
+    The chain starts at a column drawn uniformly from the ``digits`` columns. Columns below it get uniform digits;
+    the start column a digit pair that carries on its own (sum 10 or more); every column above it, with even
+    chances, a pair summing to exactly 9, which only passes the carry on (the long chains of ``99999+1``), or one that
+    carries on its own. Leading zeros make shorter operands (``00001`` is 1).
+    """
+    start = rng.integers(0, digits, count)
+    a = np.zeros(count, dtype=np.int64)
+    b = np.zeros(count, dtype=np.int64)
+    for column in range(digits):
+        uniform = rng.integers(0, 10, (count, 2))
+        generate = _GENERATE[rng.integers(0, len(_GENERATE), count)]
+        propagate = _PROPAGATE[rng.integers(0, len(_PROPAGATE), count)]
+        above = np.where((rng.random(count) < 0.5)[:, None], propagate, generate)
+        pair = np.where((column < start)[:, None], uniform, np.where((column == start)[:, None], generate, above))
+        a += pair[:, 0] * 10**column
+        b += pair[:, 1] * 10**column
+    return a, b
+
+
+def _pair_keys(a: np.ndarray, b: np.ndarray, digits: int) -> np.ndarray:
+    """One integer per problem, the same for ``a+b`` and ``b+a``."""
+    return np.minimum(a, b) * 10**digits + np.maximum(a, b)
+
+
+def _with_carry_chains(
+    digits: int, count: int, rng: np.random.Generator, uniform_share: float, carry_share: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``round(carry_share * count)`` distinct carry chains, then the rest from :func:`sample_problems` without
+    them, shuffled together."""
+    wanted = round(carry_share * count)
+    a, b = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    for _ in range(100):
+        if len(a) >= wanted:
+            break
+        more_a, more_b = carry_chain_pairs(digits, 2 * (wanted - len(a)) + 64, rng)
+        a, b = np.concatenate([a, more_a]), np.concatenate([b, more_b])
+        _, first = np.unique(_pair_keys(a, b, digits), return_index=True)
+        first.sort()  # the first draw of each problem, in the order drawn
+        a, b = a[first], b[first]
+    if len(a) < wanted:
+        raise InputError(
+            f"could not draw {wanted:,} distinct carry chains with up to {digits} digit(s): lower carry_share"
+        )
+    a, b = a[:wanted], b[:wanted]
+    # Draw as many more as could clash with the carry chains, then drop those that do.
+    rest_a, rest_b = sample_problems(digits, count, rng, uniform_share)
+    fresh = ~np.isin(_pair_keys(rest_a, rest_b, digits), _pair_keys(a, b, digits))
+    rest_a, rest_b = rest_a[fresh][: count - wanted], rest_b[fresh][: count - wanted]
+    order = rng.permutation(count)
+    return np.concatenate([a, rest_a])[order], np.concatenate([b, rest_b])[order]
 
 
 def problems_at(digits: int, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

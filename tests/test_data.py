@@ -135,3 +135,13 @@ def test_uniform_share_keeps_problems_unique_and_the_splits_disjoint():
 def test_uniform_share_outside_zero_to_one_is_refused():
     with pytest.raises(InputError, match="uniform_share"):
         AdditionDataModule(digits=3, uniform_share=2.0)
+
+
+def test_carry_share_keeps_problems_unique_and_the_splits_disjoint():
+    data = AdditionDataModule(
+        digits=3, num_samples=3_000, test_samples=300, uniform_share=0.25, carry_share=0.2, seed=6
+    )
+    data.setup()
+    train, val, test = (keys(data.problems(s)) for s in ("train", "val", "test"))
+    assert (len(train), len(val), len(test)) == (2_700, 300, 300)
+    assert not train & val and not train & test and not val & test

@@ -5,6 +5,7 @@ import pytest
 
 from lit_addition.problems import (
     _Block,
+    carry_chain_pairs,
     count_problems,
     digit_count_probabilities,
     problems_at,
@@ -133,3 +134,34 @@ def test_uniform_share_moves_the_draw_towards_the_whole_space():
 def test_uniform_share_outside_zero_to_one_is_refused(share):
     with pytest.raises(InputError, match="uniform_share"):
         sample_problems(3, 10, np.random.default_rng(0), uniform_share=share)
+
+
+@pytest.mark.parametrize("digits", [1, 3, 5])
+def test_carry_chains_carry_into_a_new_digit(digits):
+    a, b = carry_chain_pairs(digits, 5_000, np.random.default_rng(9))
+    assert a.min() >= 0 and b.min() >= 0 and a.max() < 10**digits and b.max() < 10**digits
+    assert np.all(a + b >= 10**digits)
+
+
+def test_carry_chains_include_the_longest():
+    a, b = carry_chain_pairs(3, 20_000, np.random.default_rng(10))
+    assert np.mean(a + b == 1_000) > 0.01  # carried through every column, as in 999+1 or 500+500
+    assert np.mean((a == 999) | (b == 999)) > 0.001
+
+
+def test_carry_share_takes_its_share_of_unique_problems():
+    a, b = sample_problems(3, 20_000, np.random.default_rng(11), uniform_share=0.25, carry_share=0.2)
+    assert len(unordered(a, b)) == 20_000
+    # The rest also carries into a new digit now and then, so at least the share does.
+    assert np.mean(a + b >= 1_000) >= 0.2
+
+
+def test_carry_share_zero_is_the_draw_without_it():
+    without = sample_problems(3, 5_000, np.random.default_rng(12), uniform_share=0.25)
+    zero = sample_problems(3, 5_000, np.random.default_rng(12), uniform_share=0.25, carry_share=0.0)
+    assert all(np.array_equal(x, y) for x, y in zip(without, zero, strict=True))
+
+
+def test_carry_share_too_large_for_the_space_is_refused():
+    with pytest.raises(InputError, match="carry_share"):
+        sample_problems(1, 55, np.random.default_rng(0), carry_share=1.0)
