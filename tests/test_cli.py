@@ -86,7 +86,7 @@ def test_checkpointing_switched_off_drops_both_checkpoint_sections(tmp_path):
     )
     assert cli.trainer.checkpoint_callbacks == []
     kept = build_cli([*TINY, f"--trainer.default_root_dir={tmp_path}"], run=False).trainer.checkpoint_callbacks
-    assert [c.monitor for c in kept] == ["val/seq_acc", None]  # the best by val/seq_acc, and last.ckpt
+    assert [c.monitor for c in kept] == ["val/loss", None]  # the best by val/loss, and last.ckpt
 
 
 def test_progress_bar_section_redraws_every_20_steps_and_gives_way(tmp_path, monkeypatch):
