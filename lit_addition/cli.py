@@ -182,7 +182,8 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> AdditionCLI:
             parser_class=AdditionArgumentParser,
             seed_everything_default=1234,
             trainer_defaults={
-                "max_epochs": 8,
+                "max_epochs": 14,
+                "gradient_clip_val": 1.0,
                 # A class path and arguments rather than a lazy_instance, whose generated class ddp_spawn cannot pickle.
                 # RunSummary logs the real final metrics for the HParams panel, so no placeholder hp_metric.
                 "logger": {

@@ -72,8 +72,8 @@ class AdditionDataModule(LightningDataModule):
             what lets the model answer the unseen ones.
         uniform_share: chance that a draw of a problem is an ordered pair taken uniformly over the whole space
             rather than the reference's draw, which picks the digit count first and so favours short operands
-            (at 3 digits a quarter of its problems have two 3-digit operands, against 81% of the space). 0, the
-            default, is the reference's sampling; problems stay unique and the splits disjoint whatever the share.
+            (at 3 digits a quarter of its problems have two 3-digit operands, against 81% of the space). 0 is the
+            reference's sampling; problems stay unique and the splits disjoint whatever the share.
         carry_share: share of the problems (of all splits) drawn as carry chains, additions that carry from some
             column through every column above it into a new leading digit, such as ``99999+1`` or ``901+999``
             (:func:`~lit_addition.problems.carry_chain_pairs`), which the other draws rarely give. 0, the default,
@@ -97,8 +97,8 @@ class AdditionDataModule(LightningDataModule):
         test_samples: int = 5_000,
         reverse: bool = True,
         reverse_answer: bool = True,
-        both_orders: bool = False,
-        uniform_share: float = 0.0,
+        both_orders: bool = True,
+        uniform_share: float = 0.25,
         carry_share: float = 0.0,
         batch_size: int = 192,
         eval_batch_size: int = 2048,

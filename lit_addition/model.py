@@ -14,6 +14,7 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 from lightning.pytorch import LightningModule
+from lightning.pytorch.plugins.precision import MixedPrecision
 from lightning.pytorch.trainer.states import TrainerFn
 from torchmetrics import MeanMetric
 
@@ -70,7 +71,7 @@ class AdditionModel(LightningModule):
         hidden_size: int = 128,
         num_layers: int = 1,
         learning_rate: float = 0.016,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0.1,
         lr_schedule: Literal["constant", "onecycle"] = "onecycle",
         warmup_fraction: float = 0.3,
     ) -> None:
@@ -166,9 +167,11 @@ class AdditionModel(LightningModule):
     def configure_optimizers(self) -> Any:
         onecycle = self.hparams.lr_schedule == "onecycle"
         total_steps = self.trainer.estimated_stepping_batches if onecycle else None
-        optimizer, scheduler = optimizer_and_schedule(
-            self.parameters(), self.hparams, total_steps, fused=self.device.type in ("cpu", "cuda")
-        )
+        # Under mixed precision Lightning refuses to clip the gradients of an optimizer that unscales them itself,
+        # which the fused AdamW does: clipping takes the unfused one there.
+        clipped_amp = bool(self.trainer.gradient_clip_val) and isinstance(self.trainer.precision_plugin, MixedPrecision)
+        fused = self.device.type in ("cpu", "cuda") and not clipped_amp
+        optimizer, scheduler = optimizer_and_schedule(self.parameters(), self.hparams, total_steps, fused=fused)
         if scheduler is None:
             return optimizer
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

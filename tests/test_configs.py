@@ -37,3 +37,4 @@ def test_defaults_are_the_3digit_config():
         k: v for k, v in configured.model.hparams.items() if not k.startswith("_")
     }
     assert default.trainer.max_epochs == configured.trainer.max_epochs
+    assert default.trainer.gradient_clip_val == configured.trainer.gradient_clip_val

@@ -17,7 +17,15 @@ from lit_addition.cli import build_cli
 PROBES = str(Path(__file__).parent)
 # 549 training problems: 274 per rank (one sits out each epoch), 5 batches of up to 64. 61 validation problems:
 # 30 and 31 per rank, 3 and 4 batches of up to 10, so the ranks run different numbers of validation steps.
-DATA = {"digits": 2, "num_samples": 610, "test_samples": 50, "batch_size": 64, "eval_batch_size": 10}
+# One order per problem, so that the two shards are the training split halved.
+DATA = {
+    "digits": 2,
+    "num_samples": 610,
+    "test_samples": 50,
+    "batch_size": 64,
+    "eval_batch_size": 10,
+    "both_orders": False,
+}
 ARGS = [f"--data.{name}={value}" for name, value in DATA.items()]
 EPOCHS = 2
 
