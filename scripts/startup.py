@@ -31,9 +31,10 @@ runpy.run_module("lit_addition", run_name="__main__", alter_sys=True)
 """
 
 
-def timed(command: list[str], env: dict) -> tuple[float, list[str] | None]:
+def timed(command: list[str], env: dict, tree: Path) -> tuple[float, list[str] | None]:
     start = time.perf_counter()
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    # In the tree, so that `python -c` (which puts the current folder first on sys.path) imports the tree's package.
+    result = subprocess.run(command, env=env, cwd=tree, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         raise RuntimeError(f"{command} failed:\n{result.stderr[-2000:]}")
@@ -59,10 +60,13 @@ def main() -> None:
         for name, command in commands.items():
             if command[0] != sys.executable:
                 command = [sys.executable, "-c", WATCH.format(heavy=HEAVY, argv=["lit_addition", *command])]
-            seconds, imports[name] = timed(command, env)
+            seconds, imports[name] = timed(command, env, args.tree.resolve())
             best[name] = min(best.get(name, float("inf")), seconds)
     m = machine_description()
-    print(f"{args.tree.resolve()}, {m['date']}, {m['cpu']}, {m['cores']} cores, best of {args.repeats}:\n")
+    tree = args.tree.resolve()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tree, capture_output=True, text=True).stdout
+    where = f"{tree} (commit {commit.strip() or 'unknown'})"
+    print(f"{where}, {m['date']}, {m['cpu']}, {m['cores']} cores, best of {args.repeats}:\n")
     print("| command | start-up s | of the bare import | heavy modules imported |\n|---|---|---|---|")
     bare = best["python -c 'import torch, lightning'"]
     for name, seconds in best.items():

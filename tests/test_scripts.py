@@ -89,3 +89,13 @@ def test_seeds_quick_counts_every_ordered_problem_per_seed(tmp_path):
         assert (row["problems"], row["whole_space"]) == (10_000, True) and 0 < row["wrong"] <= 10_000
         assert row["epoch_99"] is None and "99+99" in row["hard_wrong"]  # one epoch learns next to nothing
     assert "| 2digit `--trainer.max_epochs=1` | 1234 | 10,000 (all) |" in (tmp_path / "seeds.md").read_text()
+
+
+@pytest.mark.slow  # six short trainings, each in a fresh process
+def test_recipe_quick_adds_one_change_at_a_time(tmp_path):
+    run_script("recipe.py", "--quick", "--output", str(tmp_path))
+    rows = json.loads((tmp_path / "recipe.json").read_text())["rows"]
+    assert [len(row["arguments"]) for row in rows] == [4, 4, 3, 2, 1, 0]  # the epochs stay at one in quick mode
+    assert rows[0]["change"] == "the recipe before" and rows[-1]["arguments"] == []
+    assert all(row["problems"] == 10_000 and row["epochs"] == 1 for row in rows)
+    assert "| + weight decay 0.1 |" in (tmp_path / "recipe.md").read_text()
