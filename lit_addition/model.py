@@ -71,7 +71,7 @@ class AdditionModel(LightningModule):
         hidden_size: int = 128,
         num_layers: int = 1,
         learning_rate: float = 0.016,
-        weight_decay: float = 0.1,
+        weight_decay: float = 0.2,
         lr_schedule: Literal["constant", "onecycle"] = "onecycle",
         warmup_fraction: float = 0.3,
     ) -> None:

@@ -91,11 +91,13 @@ def test_seeds_quick_counts_every_ordered_problem_per_seed(tmp_path):
     assert "| 2digit `--trainer.max_epochs=1` | 1234 | 10,000 (all) |" in (tmp_path / "seeds.md").read_text()
 
 
-@pytest.mark.slow  # six short trainings, each in a fresh process
+@pytest.mark.slow  # seven short trainings, each in a fresh process
 def test_recipe_quick_adds_one_change_at_a_time(tmp_path):
     run_script("recipe.py", "--quick", "--output", str(tmp_path))
     rows = json.loads((tmp_path / "recipe.json").read_text())["rows"]
-    assert [len(row["arguments"]) for row in rows] == [4, 4, 3, 2, 1, 0]  # the epochs stay at one in quick mode
+    assert [len(row["arguments"]) for row in rows] == [5, 5, 4, 3, 2, 1, 0]  # the epochs stay at one in quick mode
+    decays = [argument for argument in rows[0]["arguments"] if argument.startswith("--model.weight_decay")]
+    assert decays[-1] == "--model.weight_decay=0"  # the last word on weight decay: none at the start
     assert rows[0]["change"] == "the recipe before" and rows[-1]["arguments"] == []
     assert all(row["problems"] == 10_000 and row["epochs"] == 1 for row in rows)
     assert "| + weight decay 0.1 |" in (tmp_path / "recipe.md").read_text()
