@@ -49,7 +49,7 @@ LOG_DIR = "logs"
 # at batch 32 (scripts/ablations.py).
 PROGRESS_BAR_REFRESH_STEPS = 20
 SHARED_DATA_ARGUMENTS = ("digits", "reverse", "reverse_answer")
-# Callbacks configured as sections of their own: the best checkpoint by val/seq_acc; last.ckpt, which has a callback
+# Callbacks configured as sections of their own: the best checkpoint by val/loss; last.ckpt, which has a callback
 # of its own because since Lightning 2.6 `checkpoint.save_last` refreshes it only when a best checkpoint is saved at
 # the same step; Lightning's live bar, redrawn every few steps (the same bar whether or not rich is installed).
 SECTIONS = {"checkpoint": ModelCheckpoint, "last_checkpoint": ModelCheckpoint, "progress_bar": TQDMProgressBar}
@@ -216,12 +216,16 @@ def run_cli(args: list[str] | None = None) -> None:
     warnings.filterwarnings(
         "ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning
     )
-    # Lightning advertises its cloud services once per run ("Tip: ... litlogger", "... litmodels").
-    logging.getLogger(rank_zero_module.log.name).addFilter(lambda record: not str(record.msg).startswith("💡 Tip:"))
+    logging.getLogger(rank_zero_module.log.name).addFilter(_not_a_tip)  # the same function is added only once
     try:
         build_cli(args)
     finally:
         _leave_process_group()
+
+
+def _not_a_tip(record: logging.LogRecord) -> bool:
+    """Lightning advertises its cloud services once per run ("Tip: ... litlogger", "... litmodels")."""
+    return not str(record.msg).startswith("💡 Tip:")
 
 
 def _leave_process_group() -> None:

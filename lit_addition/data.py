@@ -24,7 +24,7 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
 from lit_addition.prediction import ProblemLines
-from lit_addition.problems import count_problems, sample_problems
+from lit_addition.problems import check_shares, count_problems, sample_problems
 from lit_addition.runtime.encoding import Encoding
 from lit_addition.runtime.errors import InputError
 from lit_addition.sampling import EvalBatches, TrainBatches, data_parallel_shard
@@ -125,9 +125,7 @@ class AdditionDataModule(LightningDataModule):
                 f"but only {available:,} distinct problems exist with up to {digits} digit(s) per operand (a+b and "
                 f"b+a count once): lower num_samples or test_samples so they add up to at most {available:,}"
             )
-        for name, share in (("uniform_share", uniform_share), ("carry_share", carry_share)):
-            if not 0 <= share <= 1:
-                raise InputError(f"{name} must lie between 0 and 1, got {share}")
+        check_shares(uniform_share=uniform_share, carry_share=carry_share)
         for name, size in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
             if size < 1:
                 raise InputError(f"{name} must be at least 1, got {size}")

@@ -30,6 +30,10 @@ from lit_addition.runtime.errors import InputError
 # Hyperparameters that must agree between a checkpoint and the model it is loaded into.
 STRUCTURAL_HPARAMS = ("digits", "reverse", "reverse_answer", "hidden_size", "num_layers")
 
+# Data options added after the first checkpoints were written, at the values that drew as those checkpoints did. A
+# checkpoint that does not record one was trained without it, whatever today's default is.
+_DATA_OPTIONS_BEFORE_THEY_EXISTED = {"both_orders": False, "uniform_share": 0.0, "carry_share": 0.0}
+
 _ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 _HOW_TO_GET_ONE = "pass a .ckpt file that `python -m lit_addition fit` wrote (under logs/*/version_*/checkpoints/)"
 
@@ -112,18 +116,17 @@ class CheckpointAdder(NetworkAdder):
     def __init__(self, checkpoint: dict[str, Any], path: str | Path) -> None:
         self.checkpoint = checkpoint
         hp = self.hparams
-        encoding = Encoding(hp["digits"], hp["reverse"], hp["reverse_answer"])
-        net = AdditionLSTM(VOCAB_SIZE, encoding.answer_length, hp["hidden_size"], hp["num_layers"])
-        weights = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
-        try:
+        try:  # everything here comes from the file: hyperparameters of the wrong type or range, weights that do not fit
+            encoding = Encoding(hp["digits"], hp["reverse"], hp["reverse_answer"])
+            net = AdditionLSTM(VOCAB_SIZE, encoding.answer_length, hp["hidden_size"], hp["num_layers"])
+            weights = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
             net.load_state_dict(weights)
-        except RuntimeError as error:
+        except (RuntimeError, TypeError, ValueError, KeyError, AttributeError) as error:
             raise InputError(
                 f"checkpoint {path} holds weights that do not fit its own hyperparameters ({_reason(error)}): "
                 f"{_HOW_TO_GET_ONE}"
             ) from None
         super().__init__(net.eval(), encoding, Path(path).name)
-        self._splits: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> CheckpointAdder:
@@ -143,19 +146,21 @@ class CheckpointAdder(NetworkAdder):
     def data_hparams(self) -> dict[str, Any]:
         """The arguments of the data module the checkpoint was trained with, ready for ``AdditionDataModule(**...)``;
         empty when the checkpoint records no data module."""
-        return _ours(self.checkpoint.get("datamodule_hyper_parameters") or {})
+        saved = _ours(self.checkpoint.get("datamodule_hyper_parameters") or {})
+        return {**_DATA_OPTIONS_BEFORE_THEY_EXISTED, **saved} if saved else {}
 
+    @functools.cache  # noqa: B019 (one adder per command: the cache lives as long as the checkpoint it belongs to)
     def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
         """The checkpoint's train, val and test problems as drawn, as operand arrays ``(a, b)``, regenerated from
         its saved data settings; None when it records no data module."""
-        if self._splits is None and self.data_hparams:
-            from lit_addition.data import SPLITS, AdditionDataModule  # Lightning: only for commands that need it
+        if not self.data_hparams:
+            return None
+        from lit_addition.data import SPLITS, AdditionDataModule  # Lightning: only for commands that need it
 
-            data = AdditionDataModule(**self.data_hparams)
-            data.setup()
-            pairs = {split: np.array(data.problems(split), dtype=np.int64).reshape(-1, 2) for split in SPLITS}
-            self._splits = {split: (operands[:, 0], operands[:, 1]) for split, operands in pairs.items()}
-        return self._splits
+        data = AdditionDataModule(**self.data_hparams)
+        data.setup()
+        pairs = {split: np.array(data.problems(split), dtype=np.int64).reshape(-1, 2) for split in SPLITS}
+        return {split: (operands[:, 0], operands[:, 1]) for split, operands in pairs.items()}
 
     def test_split(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The test split's question and answer ids, or None when the checkpoint has no test split."""

@@ -172,9 +172,7 @@ def sample_problems(
             f"asked for {count:,} problems but only {available:,} distinct problems exist with up to {digits} "
             f"digit(s) per operand (a+b and b+a count once): ask for at most {available:,}, or raise digits"
         )
-    for name, share in (("uniform_share", uniform_share), ("carry_share", carry_share)):
-        if not 0 <= share <= 1:
-            raise InputError(f"{name} must lie between 0 and 1, got {share}")
+    check_shares(uniform_share=uniform_share, carry_share=carry_share)
     if carry_share > 0:
         return _with_carry_chains(digits, count, rng, uniform_share, carry_share)
     if count == 0:
@@ -220,7 +218,14 @@ def carry_chain_pairs(digits: int, count: int, rng: np.random.Generator) -> tupl
     return a, b
 
 
-def _pair_keys(a: np.ndarray, b: np.ndarray, digits: int) -> np.ndarray:
+def check_shares(**shares: float) -> None:
+    """Refuse a share of the draws (``uniform_share``, ``carry_share``) outside 0 to 1, naming it."""
+    for name, share in shares.items():
+        if not 0 <= share <= 1:
+            raise InputError(f"{name} must lie between 0 and 1, got {share}")
+
+
+def pair_keys(a: np.ndarray, b: np.ndarray, digits: int) -> np.ndarray:
     """One integer per problem, the same for ``a+b`` and ``b+a``."""
     return np.minimum(a, b) * 10**digits + np.maximum(a, b)
 
@@ -237,7 +242,7 @@ def _with_carry_chains(
             break
         more_a, more_b = carry_chain_pairs(digits, 2 * (wanted - len(a)) + 64, rng)
         a, b = np.concatenate([a, more_a]), np.concatenate([b, more_b])
-        _, first = np.unique(_pair_keys(a, b, digits), return_index=True)
+        _, first = np.unique(pair_keys(a, b, digits), return_index=True)
         first.sort()  # the first draw of each problem, in the order drawn
         a, b = a[first], b[first]
     if len(a) < wanted:
@@ -247,7 +252,7 @@ def _with_carry_chains(
     a, b = a[:wanted], b[:wanted]
     # Draw as many more as could clash with the carry chains, then drop those that do.
     rest_a, rest_b = sample_problems(digits, count, rng, uniform_share)
-    fresh = ~np.isin(_pair_keys(rest_a, rest_b, digits), _pair_keys(a, b, digits))
+    fresh = ~np.isin(pair_keys(rest_a, rest_b, digits), pair_keys(a, b, digits))
     rest_a, rest_b = rest_a[fresh][: count - wanted], rest_b[fresh][: count - wanted]
     order = rng.permutation(count)
     return np.concatenate([a, rest_a])[order], np.concatenate([b, rest_b])[order]

@@ -18,7 +18,8 @@ import tempfile
 from pathlib import Path
 
 from report import machine_description
-from timing import ROOT, train_config
+from seeds import SHIPPED_SEED, measure
+from timing import ROOT
 
 # (what changes, the CLI arguments that undo every later change): each step drops the first of the undoings.
 BEFORE = [
@@ -36,7 +37,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the 2-digit config for one epoch, for the test")
     parser.add_argument("--output", type=Path, default=ROOT / "docs", help="where recipe.md and recipe.json go")
     args = parser.parse_args()
-    config, extra = ("configs/2digit.yaml", ["--trainer.max_epochs=1"]) if args.quick else ("configs/3digit.yaml", [])
+    config, extra = ("2digit", ["--trainer.max_epochs=1"]) if args.quick else ("3digit", [])
     rows = []
     with tempfile.TemporaryDirectory() as log_dir:
         for step in range(len(BEFORE) + 1):
@@ -44,25 +45,20 @@ def main() -> None:
             undone = [undo for _, undo in reversed(BEFORE[step:])]
             if args.quick:
                 undone = [undo for undo in undone if "max_epochs" not in undo]
-            run = train_config(config, f"--trainer.logger.init_args.save_dir={log_dir}", *undone, *extra, test=False,
-                               analyze=1_000_000)  # fmt: skip
-            reached = run.first("val/seq_acc", 0.99)
-            rows.append({"change": "the recipe before" if step == 0 else f"+ {BEFORE[step - 1][0]}",
-                         "arguments": undone, "epochs": len(run.epochs), "wrong": run.analysis["wrong"],
-                         "problems": run.analysis["problems"], "hard_wrong": run.analysis["hard_wrong"],
-                         "epoch_99": reached and reached["epoch"], "train_s_99": reached and reached["train_s"],
-                         "train_s": run.epochs[-1]["train_s"]})  # fmt: skip
+            run = measure(config, SHIPPED_SEED, [*undone, *extra], log_dir, samples=1_000_000)
+            change = "the recipe before" if step == 0 else f"+ {BEFORE[step - 1][0]}"
+            rows.append({"change": change, "arguments": undone, **run})
             print(f"{rows[-1]['change']}: {rows[-1]['wrong']:,} wrong", flush=True)
     command = "python scripts/recipe.py" + (" --quick" if args.quick else "")
-    results = {"machine": machine_description(), "command": command, "config": config, "rows": rows}
+    results = {"machine": machine_description(), "command": command, "config": f"configs/{config}.yaml", "rows": rows}
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "recipe.json").write_text(json.dumps(results, indent=2) + "\n")
     m = results["machine"]
     lines = ["# What each change to the 3-digit recipe bought", "",
              f"Measured by `{command}` on {m['date']}: {m['cpu']}, {m['cores']} cores, torch {m['torch']}. Each row "
-             f"trains `{config}` with the CLI (seed 1234) with every change above it and none below it; wrong answers "
-             "are the kept checkpoint's over every ordered problem, a+b and b+a both counting; seconds are training "
-             "seconds (validation and start-up excluded).", "",
+             f"trains `{results['config']}` with the CLI (seed 1234) with every change above it and none below it; "
+             "wrong answers are the kept checkpoint's over every ordered problem, a+b and b+a both counting; seconds "
+             "are training seconds (validation and start-up excluded).", "",
              "| change | wrong | hard problems missed | 99% exact val: epoch (training s) | epochs | training s |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:

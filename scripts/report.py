@@ -116,7 +116,8 @@ def write_report(results: dict, path: Path) -> None:
             f"{_percent(r['final_val_seq_acc'])} | {_percent(r['test_seq_acc'])} |"
         )
     shipped, loop = results["time_to_accuracy"][0], results["tuned_loop"]
-    lines += ["", f"The baseline, a plain PyTorch loop with a tuned one-cycle recipe (the same network and problems, "
+    lines += ["", f"The baseline, a plain PyTorch loop with a tuned one-cycle recipe (the same network; the config's "
+              "problem counts, split and seed, drawn as the reference draws them, each problem in one order; "
               f"PyTorch's default AdamW at batch {loop['batch_size']}, one-cycle to a peak of {loop['peak_lr']} over "
               f"{loop['epochs']} epochs, the answer written as the reference writes it), timed before and after the "
               f"recipes above, the faster of the two: 99% exact at epoch {loop['epoch_reached'] or 'never'} after "

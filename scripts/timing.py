@@ -3,8 +3,8 @@
 :class:`EpochRecorder` notes, after every validation, the epoch, the seconds spent training so far (validation and
 start-up excluded), the wall clock and the validation metrics, and prints them as one JSON line. :func:`train_config`
 runs ``python scripts/timing.py CONFIG [CLI overrides]`` in a child process and collects those lines, so the
-whole-process time to a given accuracy includes Python's and Lightning's start-up. Used by ``benchmark.py`` and
-``results.py``.
+whole-process time to a given accuracy includes Python's and Lightning's start-up. Used by ``benchmark.py``,
+``results.py``, ``seeds.py`` and ``recipe.py``; :func:`tuned_loop` is ``benchmark.py``'s baseline.
 """
 
 from __future__ import annotations
@@ -129,7 +129,8 @@ def tuned_loop(data: dict, epochs: int = TUNED_LOOP["epochs"]) -> list[dict]:
     from lit_addition.runtime.encoding import VOCAB_SIZE
 
     kept = ("digits", "num_samples", "val_fraction", "test_samples", "seed")
-    problems = AdditionDataModule(**{name: data[name] for name in kept}, reverse_answer=False)
+    reference_draw = {"both_orders": False, "uniform_share": 0.0, "carry_share": 0.0, "reverse_answer": False}
+    problems = AdditionDataModule(**{name: data[name] for name in kept}, **reference_draw)
     problems.setup()
     train, val = problems.dataset("train"), problems.dataset("val")
     torch.manual_seed(data["seed"])

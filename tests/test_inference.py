@@ -105,6 +105,7 @@ def bad_files(directory, good):
     """Each way a checkpoint can be wrong, as (name, how to make it, the start of the expected message)."""
     contents = torch.load(good, weights_only=True)
     other_width = {**contents, "hyper_parameters": {**contents["hyper_parameters"], "hidden_size": 32}}
+    no_width = {**contents, "hyper_parameters": {**contents["hyper_parameters"], "hidden_size": 0}}
     return {
         "missing": (None, "does not exist: " + HOW_TO_GET_ONE),
         "directory": (lambda p: p.mkdir(), "is a directory: " + HOW_TO_GET_ONE),
@@ -138,6 +139,10 @@ def bad_files(directory, good):
             "holds weights that do not fit its own hyperparameters (Error(s) in loading state_dict for "
             "AdditionLSTM): " + HOW_TO_GET_ONE,
         ),
+        "a width of zero": (
+            lambda p: torch.save(no_width, p),
+            "holds weights that do not fit its own hyperparameters (*): " + HOW_TO_GET_ONE,
+        ),
     }
 
 
@@ -153,6 +158,7 @@ def bad_files(directory, good):
         "foreign tensors",
         "another project's checkpoint",
         "weights of another shape",
+        "a width of zero",
     ],
 )
 def test_bad_checkpoints_get_one_line_each(kind, checkpoint_path, tmp_path):
@@ -165,6 +171,18 @@ def test_bad_checkpoints_get_one_line_each(kind, checkpoint_path, tmp_path):
     text = str(refused.value)
     start = f"checkpoint {path} " if "PyTorch file but" not in message else f"{path} "
     assert re.fullmatch(re.escape(start + message).replace(r"\*", "[^\n]+"), text), text
+
+
+def test_a_checkpoint_from_before_the_data_options_regenerates_its_splits_without_them(checkpoint_path, tmp_path):
+    contents = torch.load(checkpoint_path, weights_only=True)
+    options = ("both_orders", "uniform_share", "carry_share")
+    older = {name: value for name, value in contents["datamodule_hyper_parameters"].items() if name not in options}
+    torch.save({**contents, "datamodule_hyper_parameters": older}, tmp_path / "older.ckpt")
+    data = CheckpointAdder.load(tmp_path / "older.ckpt").data_hparams
+    assert (data["both_orders"], data["uniform_share"], data["carry_share"]) == (False, 0.0, 0.0)
+    assert {name: data[name] for name in older if not name.startswith("_")} == {
+        name: value for name, value in older.items() if not name.startswith("_")
+    }
 
 
 def test_read_checkpoint_gives_the_contents_on_the_cpu(checkpoint_path):

@@ -15,6 +15,7 @@ from lit_addition.runtime.text import hard_problems, parse, problems_to_try
         ("0+0", (0, 0)),
         ("999+999", (999, 999)),
         ("007+0001", (7, 1)),  # leading zeros: the reference's data has "07" for 7
+        ("0" * 5_000 + "1+2", (1, 2)),  # longer than Python converts from a string, leading zeros and all
     ],
 )
 def test_problems_as_people_type_them_parse(problem, operands):

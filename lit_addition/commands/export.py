@@ -33,7 +33,16 @@ from lit_addition.commands.folders import output_folder, refuse_file
 from lit_addition.commands.model_card import ExportCheck, model_card
 from lit_addition.inference import CheckpointAdder
 from lit_addition.runtime import FOLDER, SHIPPED, requirements
-from lit_addition.runtime.adder import ENCODING_KEY, FACTS_FILE, INPUT_NAME, MODEL_FILE, OUTPUT_NAME, Adder, OnnxAdder
+from lit_addition.runtime.adder import (
+    ENCODING_KEY,
+    FACTS_FILE,
+    INPUT_NAME,
+    MODEL_FILE,
+    OUTPUT_NAME,
+    Adder,
+    OnnxAdder,
+    Score,
+)
 from lit_addition.runtime.errors import InputError
 
 CARD_FILE = "MODEL_CARD.md"
@@ -78,8 +87,9 @@ def check_export(exported: Adder, checkpoint: CheckpointAdder) -> ExportCheck | 
     if test is None:
         return None
     questions, answers = test
-    agreement = (exported.predicted_ids(questions) == checkpoint.predicted_ids(questions)).all(-1).mean()
-    return ExportCheck(exported.score(questions, answers), float(agreement))
+    predicted = exported.predicted_ids(questions)
+    agreement = (predicted == checkpoint.predicted_ids(questions)).all(-1).mean()
+    return ExportCheck(Score.of(predicted, answers), float(agreement))
 
 
 def export(ckpt_path: str | Path, output: str | Path) -> Path:

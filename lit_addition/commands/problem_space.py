@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from lit_addition.data import SPLITS
+from lit_addition.problems import pair_keys
 from lit_addition.runtime.adder import ANSWER_BATCH_SIZE, Adder
 from lit_addition.runtime.encoding import Encoding, count_digits
 from lit_addition.runtime.text import hard_problems
@@ -91,11 +92,6 @@ def longest_carry_chain(a: np.ndarray, b: np.ndarray, digits: int) -> np.ndarray
     return longest
 
 
-def _pair_keys(a: np.ndarray, b: np.ndarray, digits: int) -> np.ndarray:
-    """One int64 per unordered pair: the same for ``a+b`` and ``b+a``."""
-    return np.minimum(a, b) * 10**digits + np.maximum(a, b)
-
-
 def how_many(digits: int, samples: int) -> tuple[int, bool]:
     """How many ordered problems an evaluation asks, and whether they are the whole space."""
     space = ordered_problems(digits)
@@ -128,7 +124,7 @@ def bucket_of(
     split_a = np.concatenate([splits[split][0] for split in SPLITS])
     split_b = np.concatenate([splits[split][1] for split in SPLITS])
     labels = np.repeat(np.arange(len(SPLITS)), [len(splits[split][0]) for split in SPLITS])
-    keys, wanted = _pair_keys(split_a, split_b, digits), _pair_keys(a, b, digits)
+    keys, wanted = pair_keys(split_a, split_b, digits), pair_keys(a, b, digits)
     order = np.argsort(keys)
     position = np.minimum(np.searchsorted(keys, wanted, sorter=order), len(keys) - 1)
     found = keys[order[position]] == wanted

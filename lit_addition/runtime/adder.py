@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,9 +45,6 @@ ENCODING_KEY = "lit_addition.encoding"  # metadata entry of model.onnx: the Enco
 INPUT_NAME = "question_ids"
 OUTPUT_NAME = "logits"
 
-# A model as a function: question ids (n, question_length) to answer logits (n, answer_length, vocabulary).
-Predict = Callable[[np.ndarray], np.ndarray]
-
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """Log-probabilities over the last axis, in float64."""
@@ -63,6 +60,12 @@ class Score:
     problems: int
     seq_acc: float  # share of answers right in every character
     char_acc: float  # share of answer characters right, padding included
+
+    @classmethod
+    def of(cls, predicted_ids: np.ndarray, answer_ids: np.ndarray) -> Score:
+        """The score of predicted answer ids against the true ones."""
+        right = np.asarray(predicted_ids) == np.asarray(answer_ids)
+        return cls(len(right), float(right.all(-1).mean()), float(right.mean()))
 
 
 class Adder:
@@ -105,8 +108,7 @@ class Adder:
 
     def score(self, question_ids: np.ndarray, answer_ids: np.ndarray) -> Score:
         """Exact and per-character accuracy of the model's answers against the true answer ids."""
-        right = self.predicted_ids(question_ids) == np.asarray(answer_ids)
-        return Score(len(right), float(right.all(-1).mean()), float(right.mean()))
+        return Score.of(self.predicted_ids(question_ids), answer_ids)
 
     def answer_each(self, problems: Sequence[str], batch_size: int = ANSWER_BATCH_SIZE) -> list[str | InputError]:
         """One entry per problem, in order: the model's answer, or the :class:`InputError` that says why the

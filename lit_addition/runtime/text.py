@@ -77,7 +77,8 @@ def parse(problem: str, digits: int) -> tuple[int, int]:
                 )
     except InputError as error:
         raise InputError(f"{_quote(problem)}: {error}") from None
-    return int(operands[0]), int(operands[1])
+    # Without the leading zeros: Python refuses to convert a string of over 4,300 characters, zeros included.
+    return int(operands[0].lstrip("0") or "0"), int(operands[1].lstrip("0") or "0")
 
 
 def parse_each(
