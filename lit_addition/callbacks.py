@@ -33,7 +33,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
 from lit_addition.data import AdditionDataModule, ProblemTensors
 from lit_addition.runtime.encoding import Encoding
-from lit_addition.sampling import data_parallel_shard
+from lit_addition.samplers import data_parallel_shard
 
 _GREEN, _RED, _RESET = "\033[32m", "\033[31m", "\033[0m"
 

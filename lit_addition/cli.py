@@ -209,7 +209,7 @@ def run_cli(args: list[str] | None = None) -> None:
     are not the user's business, and leave any process group DDP started."""
     # Batches are slices of in-memory tensors, so worker processes would only add overhead.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
-    # Our training sampler resumes mid-epoch from the fit loop's own counters (lit_addition.sampling), which
+    # Our training sampler resumes mid-epoch from the fit loop's own counters (lit_addition.samplers), which
     # Lightning cannot see: its "dataloader is not resumable" warning does not apply.
     warnings.filterwarnings("ignore", message=r".*your dataloader is not resumable.*")
     # Lightning's own use of a torch API that torch deprecated: nothing a user of lit_addition can act on.

@@ -8,7 +8,7 @@ its operands swapped, is in two splits. That is also why ``both_orders`` may tra
 
 Generation runs in ``setup()``, from this module's own ``seed``, so every DDP rank builds the identical split
 whatever the global seed. The training order comes from the same ``seed`` and the epoch number alone, and each rank
-trains on its own share of it; evaluation splits are shared out without repeats (see :mod:`lit_addition.sampling`).
+trains on its own share of it; evaluation splits are shared out without repeats (see :mod:`lit_addition.samplers`).
 Batches are cut straight from token-id tensors in memory: the samplers hand the DataLoader a whole batch of indices
 at a time, so nothing is collated sample by sample. ``predict`` answers the lines of
 ``predict_file``, or else the test split, as :class:`~lit_addition.prediction.ProblemLines`.
@@ -27,7 +27,7 @@ from lit_addition.prediction import ProblemLines
 from lit_addition.problems import check_shares, count_problems, sample_problems
 from lit_addition.runtime.encoding import Encoding
 from lit_addition.runtime.errors import InputError
-from lit_addition.sampling import EvalBatches, TrainBatches, data_parallel_shard
+from lit_addition.samplers import EvalBatches, TrainBatches, data_parallel_shard
 
 Split = Literal["train", "val", "test"]
 SPLITS: tuple[Split, ...] = ("train", "val", "test")

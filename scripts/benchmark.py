@@ -34,7 +34,7 @@ from timing import ROOT, TUNED_LOOP, on_a_terminal, train_config, tuned_loop
 from lit_addition import AdditionDataModule, AdditionModel
 from lit_addition.cli import build_cli
 from lit_addition.commands.plots import carry_plot, error_map
-from lit_addition.commands.problem_space import evaluate, summary
+from lit_addition.evaluation import evaluate, summary
 from lit_addition.data import ProblemTensors, already_batched
 from lit_addition.inference import CheckpointAdder
 from lit_addition.model import optimizer_and_schedule

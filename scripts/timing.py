@@ -171,7 +171,7 @@ def _child(argv: list[str]) -> None:
         (metrics,) = cli.trainer.test(cli.model, cli.datamodule, ckpt_path="best", verbose=False)
         print(RECORD + json.dumps({k: float(v) for k, v in metrics.items()}), flush=True)
     if "--analyze" in options:
-        from lit_addition.commands.problem_space import evaluate, summary
+        from lit_addition.evaluation import evaluate, summary
         from lit_addition.inference import CheckpointAdder
 
         best = cli.trainer.checkpoint_callback.best_model_path

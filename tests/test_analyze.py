@@ -16,7 +16,7 @@ from lit_addition import AdditionDataModule, AdditionModel
 from lit_addition.__main__ import main
 from lit_addition.commands.analyze import analyze
 from lit_addition.commands.plots import EMPTY, RIGHT, WRONG
-from lit_addition.commands.problem_space import BUCKETS, longest_carry_chain, problems_to_ask
+from lit_addition.evaluation import BUCKETS, longest_carry_chain, problems_to_ask
 from lit_addition.inference import CheckpointAdder
 from lit_addition.runtime.text import hard_problems
 

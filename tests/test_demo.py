@@ -15,7 +15,7 @@ from gradio_client.exceptions import AppError
 from processes import BLOCK_LIT_ADDITION, QUIET_GRADIO, serving
 
 from lit_addition.__main__ import main
-from lit_addition.commands.problem_space import longest_carry_chain
+from lit_addition.evaluation import longest_carry_chain
 from lit_addition.inference import CheckpointAdder
 from lit_addition.runtime.app import RIGHT, WRONG, describe, explain
 from lit_addition.runtime.errors import InputError

@@ -30,7 +30,7 @@ from typing import Any
 from tqdm import tqdm
 
 from lit_addition.commands.folders import output_folder
-from lit_addition.commands.problem_space import BUCKET_NAMES, SAMPLES, SEED, WORST, evaluate, how_many, summary
+from lit_addition.evaluation import BUCKET_NAMES, SAMPLES, SEED, WORST, evaluate, how_many, summary
 from lit_addition.inference import CheckpointAdder
 from lit_addition.runtime.adder import ANSWER_BATCH_SIZE
 from lit_addition.runtime.errors import InputError

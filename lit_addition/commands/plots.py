@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
-from lit_addition.commands.problem_space import BUCKET_NAMES, BUCKETS, Evaluation
+from lit_addition.evaluation import BUCKET_NAMES, BUCKETS, Evaluation
 
 RIGHT = (222, 235, 222)  # pale green: a problem answered right
 WRONG = (214, 39, 40)  # red: a problem answered wrong

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lit_addition.data import ProblemTensors
-from lit_addition.sampling import EvalBatches, TrainBatches
+from lit_addition.samplers import EvalBatches, TrainBatches
 
 
 def split_of(size: int) -> ProblemTensors:
