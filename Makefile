@@ -1,5 +1,6 @@
-# Two commands that set everything up on a fresh machine: `make fit` trains the 3-digit default, `make test` runs
-# every test. Both create the virtual environment $(VENV) first when it is missing or older than pyproject.toml.
+# Two commands that set everything up on a fresh machine: `make fit` trains a config (CONFIG, the 3-digit one unless
+# told: `make fit CONFIG=configs/2digit.yaml`), `make test` runs every test. Both create the virtual environment
+# $(VENV) first when it is missing or older than pyproject.toml; `source .venv/bin/activate` then gives its python.
 #
 # torch is installed first, pinned: on the project's CPU machines the pin resolves to the local CPU wheel, and on a
 # Linux machine with PyPI access it resolves to PyPI's CUDA build, so GPU users get theirs as usual. Set TORCH to
@@ -9,6 +10,7 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
 ARGS ?=
+CONFIG ?= configs/3digit.yaml
 BIN := $(VENV)/bin
 
 CHROMIUM := /usr/bin/chromium
@@ -23,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 fit: $(VENV)/.installed
-	$(BIN)/python -m lit_addition fit --config configs/3digit.yaml $(ARGS)
+	$(BIN)/python -m lit_addition fit --config $(CONFIG) $(ARGS)
 
 test: $(VENV)/.installed chromium
 	$(BIN)/python -m pytest -m "slow or not slow" $(ARGS)

@@ -8,8 +8,9 @@ Only what the command needs is imported: ``answer`` starts without Lightning.
 from __future__ import annotations
 
 import sys
+from argparse import ArgumentError
 
-from lit_addition.commands import COMMANDS, run_command
+from lit_addition.commands import COMMANDS, TRAINER_COMMANDS, run_command
 from lit_addition.runtime.errors import InputError
 
 
@@ -19,10 +20,16 @@ def main(args: list[str] | None = None) -> None:
     try:
         if given and given[0] in COMMANDS:
             run_command(given[0], given[1:])
+        elif given and not given[0].startswith("-") and given[0] not in TRAINER_COMMANDS:
+            raise InputError(f"no command {given[0]!r}: choose one of {', '.join(TRAINER_COMMANDS + COMMANDS)}")
         else:
             from lit_addition.cli import run_cli
 
             run_cli(args)
+    except ArgumentError as error:  # jsonargparse's, for LightningCLI's commands: its message, on one line
+        command = f" {given[0]}" if given and given[0] in TRAINER_COMMANDS else ""
+        print(f"error: {' '.join(str(error).split())}: see python -m lit_addition{command} --help", file=sys.stderr)
+        sys.exit(2)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

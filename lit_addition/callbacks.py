@@ -12,22 +12,23 @@ The same lines go to TensorBoard as a text panel when a TensorBoard logger is in
 ``EpochLines`` stands in for the live progress bar when the output is not a terminal (a scheduler's log file, a
 pipe): one line per epoch, as Keras prints off a terminal, and no carriage returns or escape sequences::
 
-    Epoch 3/8: 2.1 s, train/loss 0.0551, train/char_acc 0.9391, train/seq_acc 0.7902, val/loss 0.0260, ...
+    Epoch 3: 2.1 s, train/loss 0.0551, train/char_acc 0.9391, train/seq_acc 0.7902, val/loss 0.0260, ...
+
+Epochs count from 0, as Lightning's bar and the checkpoint names (``epoch013-...``) count them.
 
 ``RunSummary`` logs how the run was shaped (global batch, data-parallel ranks, precision) as hyperparameters when
-``fit`` starts, and every hyperparameter with the run's final metrics when it ends.
+``fit`` starts, and every hyperparameter with the run's final metrics when it ends, for TensorBoard's HParams tab.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import time
 
 import numpy as np
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import ProgressBar, Timer
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
@@ -96,9 +97,26 @@ class SamplePredictions(Callback):
         (bar.print if bar is not None else print)(line)
 
 
+TIME_METRIC = "time/train_s"
+
+
+class TrainingTime(Timer):
+    """Lightning's :class:`~lightning.pytorch.callbacks.Timer`, which also logs, after every training epoch, the
+    seconds since training started, validation included, as ``time/train_s``: how long a user waited for each epoch's
+    figures. :class:`EpochLines` prints it; the benchmarks read it from a run's log. A resumed run goes on counting."""
+
+    def __init__(self) -> None:
+        super().__init__(duration=None, verbose=False)
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        # Each rank's own clock; the slowest rank is the one a user waits for.
+        pl_module.log(TIME_METRIC, self.time_elapsed("train"), sync_dist=True, reduce_fx="max")
+
+
 class EpochLines(ProgressBar):
-    """One line per training epoch with its seconds and its training and validation metrics, and nothing per step:
-    the progress report for output that is not a terminal. Only global rank 0 prints.
+    """One line per training epoch with its seconds (from :class:`TrainingTime`) and its training and validation
+    metrics, and nothing per step: the progress report for output that is not a terminal. Only global rank 0 prints.
 
     Lightning logs the epoch's training accuracies in the model's ``on_train_epoch_end``, which runs after this
     callback's, so an epoch's line is printed when the next epoch starts or training ends.
@@ -109,8 +127,8 @@ class EpochLines(ProgressBar):
     def __init__(self) -> None:
         super().__init__()
         self._enabled = True
-        self._started = 0.0
-        self._pending: tuple[int, float] | None = None  # (epoch, seconds) of a finished epoch not yet printed
+        self._pending: int | None = None  # a finished epoch not yet printed
+        self._seconds_before = 0.0  # time/train_s when the pending epoch started
 
     def disable(self) -> None:
         self._enabled = False
@@ -128,10 +146,9 @@ class EpochLines(ProgressBar):
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._print_pending(trainer)
-        self._started = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._pending = (trainer.current_epoch, time.perf_counter() - self._started)
+        self._pending = trainer.current_epoch
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._print_pending(trainer)
@@ -139,12 +156,15 @@ class EpochLines(ProgressBar):
     def _print_pending(self, trainer: Trainer) -> None:
         if self._pending is None:
             return
-        epoch, seconds = self._pending
-        self._pending = None
-        of = f"/{trainer.max_epochs}" if trainer.max_epochs not in (None, -1) else ""
         metrics = trainer.callback_metrics
+        line = [f"Epoch {self._pending}"]
+        if TIME_METRIC in metrics:
+            seconds = metrics[TIME_METRIC].item()
+            line[0] += f": {seconds - self._seconds_before:.1f} s"
+            self._seconds_before = seconds
+        self._pending = None
         scores = [f"{name} {metrics[name].item():.4f}" for name in self.METRICS if name in metrics]
-        self.print(", ".join([f"Epoch {epoch + 1}{of}: {seconds:.1f} s", *scores]))
+        self.print(", ".join(line + scores))
 
 
 class RunSummary(Callback):
@@ -152,8 +172,9 @@ class RunSummary(Callback):
 
     At the start, ``global_batch_size`` (problems per optimizer step over all devices), ``data_parallel_ranks`` and
     ``precision`` join the model's and the data's hyperparameters (``hparams.yaml``), and the global batch is
-    printed once. At the end, each final value in ``trainer.callback_metrics`` is logged to TensorBoard as
-    ``hp/<name>`` together with all hyperparameters: its HParams panel shows them as one row per run.
+    printed once. At the end, every hyperparameter goes to TensorBoard with the final value of each metric in
+    ``trainer.callback_metrics``, under the metric's own tag at the fit's last step (one more point on each curve,
+    at its last value), so the HParams tab shows one row per run without charts of its own.
     """
 
     def __init__(self) -> None:
@@ -179,7 +200,7 @@ class RunSummary(Callback):
             params.update(trainer.datamodule.hparams_initial)
         params.update(self.shape)
         params = {name: value for name, value in params.items() if not name.startswith("_")}  # Lightning's own
-        final = {f"hp/{name}": value.item() for name, value in trainer.callback_metrics.items()}
+        final = {name: value.item() for name, value in trainer.callback_metrics.items()}
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):  # other loggers take no metrics with their hyperparameters
                 logger.log_hyperparams(params, metrics=final, step=trainer.global_step)

@@ -16,21 +16,23 @@ at a time, so nothing is collated sample by sample. ``predict`` answers the line
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 
 import numpy as np
 import torch
+from jsonargparse.typing import ClosedUnitInterval, NonNegativeInt, OpenUnitInterval, PositiveInt
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
 from lit_addition.prediction import ProblemLines
-from lit_addition.problems import check_shares, count_problems, sample_problems
+from lit_addition.problems import format_floor
 from lit_addition.runtime.encoding import Encoding
 from lit_addition.runtime.errors import InputError
 from lit_addition.samplers import EvalBatches, TrainBatches, data_parallel_shard
+from lit_addition.splits import SPLITS, draw_splits, split_settings, validation_count
 
 Split = Literal["train", "val", "test"]
-SPLITS: tuple[Split, ...] = ("train", "val", "test")
 
 
 class ProblemTensors(Dataset):
@@ -56,6 +58,27 @@ def already_batched(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Ten
     return batch
 
 
+# Bytes a problem takes while the splits are drawn and encoded, besides its token ids: operands, sort keys and the
+# sampler's exponential keys (int64 and float64), measured as about 70 at 5 digits; rounded up.
+_DRAWING_BYTES_PER_PROBLEM = 100
+
+
+def _check_memory(problems: int, encoding: Encoding, both_orders: bool) -> None:
+    """Refuse, before drawing, a data set whose problems and token ids would not fit in this machine's free memory
+    (Linux reports it; elsewhere nothing is checked)."""
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return
+    ids = (encoding.question_length + encoding.answer_length) * 8  # int64 token ids of one question and its answer
+    needed = problems * (_DRAWING_BYTES_PER_PROBLEM + ids * (2 if both_orders else 1))
+    if needed > free:
+        raise InputError(
+            f"{problems:,} problems (num_samples + test_samples) need about {needed / 2**30:,.1f} GiB of memory to "
+            f"draw and encode, but this machine has {free / 2**30:,.1f} GiB free: lower data.num_samples"
+        )
+
+
 class AdditionDataModule(LightningDataModule):
     """Unique addition problems ``a+b`` with operands of up to ``digits`` digits.
 
@@ -70,6 +93,11 @@ class AdditionDataModule(LightningDataModule):
             the training epoch; validation and test keep the order each problem was drawn in. It matters where data is
             scarce: in the 2-digit space, problems with a one-digit operand are few, and seeing each both ways is
             what lets the model answer the unseen ones.
+        format_floor: the least share of the training examples of each epoch that every format (the digit counts
+            of the two operands: a 1-digit plus a 2-digit number, say) makes; the training problems of a rarer format
+            are repeated as often as that takes (:func:`~lit_addition.problems.format_floor`). The short formats
+            hold few problems, and the held-out ones among them are answered only by a model that saw enough of the
+            rest. 0 repeats nothing.
         uniform_share: chance that a draw of a problem is an ordered pair taken uniformly over the whole space
             rather than the reference's draw, which picks the digit count first and so favours short operands
             (at 3 digits a quarter of its problems have two 3-digit operands, against 81% of the space). 0 is the
@@ -92,43 +120,25 @@ class AdditionDataModule(LightningDataModule):
     def __init__(
         self,
         digits: int = 3,
-        num_samples: int = 50_000,
-        val_fraction: float = 0.1,
-        test_samples: int = 5_000,
+        num_samples: PositiveInt = 50_000,
+        val_fraction: OpenUnitInterval = 0.1,
+        test_samples: NonNegativeInt = 5_000,
         reverse: bool = True,
-        reverse_answer: bool = True,
-        both_orders: bool = True,
-        uniform_share: float = 0.25,
-        carry_share: float = 0.0,
-        batch_size: int = 192,
-        eval_batch_size: int = 2048,
+        reverse_answer: bool = False,
+        both_orders: bool = False,
+        format_floor: ClosedUnitInterval = 0.0,
+        uniform_share: ClosedUnitInterval = 0.0,
+        carry_share: ClosedUnitInterval = 0.0,
+        batch_size: PositiveInt = 32,
+        eval_batch_size: PositiveInt = 2048,
         seed: int = 1234,
-        num_workers: int = 0,
+        num_workers: NonNegativeInt = 0,
         predict_file: str | None = None,
     ) -> None:
         super().__init__()
         self.encoding = Encoding(digits, reverse, reverse_answer)
-        if not 0 < val_fraction < 1:
-            raise InputError(f"val_fraction must lie strictly between 0 and 1, got {val_fraction}")
-        if test_samples < 0:
-            raise InputError(f"test_samples must be 0 or more, got {test_samples}")
-        self.val_count = round(num_samples * val_fraction)
-        if not 0 < self.val_count < num_samples:
-            raise InputError(
-                f"num_samples={num_samples} with val_fraction={val_fraction} leaves {self.val_count} validation and "
-                f"{num_samples - self.val_count} training problems; both need at least one: raise num_samples"
-            )
-        available = count_problems(digits)
-        if num_samples + test_samples > available:
-            raise InputError(
-                f"num_samples + test_samples = {num_samples:,} + {test_samples:,} = {num_samples + test_samples:,}, "
-                f"but only {available:,} distinct problems exist with up to {digits} digit(s) per operand (a+b and "
-                f"b+a count once): lower num_samples or test_samples so they add up to at most {available:,}"
-            )
-        check_shares(uniform_share=uniform_share, carry_share=carry_share)
-        for name, size in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
-            if size < 1:
-                raise InputError(f"{name} must be at least 1, got {size}")
+        validation_count(digits, num_samples, val_fraction, test_samples)  # refuse sizes that cannot be drawn, now
+        _check_memory(num_samples + test_samples, self.encoding, both_orders)
         self.save_hyperparameters()
         self._operands: dict[Split, tuple[np.ndarray, np.ndarray]] = {}
         self._datasets: dict[Split, ProblemTensors] = {}
@@ -137,22 +147,14 @@ class AdditionDataModule(LightningDataModule):
         """Draw the problems and build all three splits; later calls reuse them."""
         if self._datasets:
             return
-        hp = self.hparams
-        a, b = sample_problems(
-            hp.digits,
-            hp.num_samples + hp.test_samples,
-            np.random.default_rng(hp.seed),
-            hp.uniform_share,
-            hp.carry_share,
-        )
-        train_end = hp.num_samples - self.val_count
-        bounds = {"train": (0, train_end), "val": (train_end, hp.num_samples), "test": (hp.num_samples, len(a))}
-        for split, (start, end) in bounds.items():
-            first, second = a[start:end], b[start:end]
-            self._operands[split] = (first, second)
-            if split == "train" and hp.both_orders:
+        self._operands = draw_splits(**split_settings(self.hparams))
+        for split, (first, second) in self._operands.items():
+            if split == "train" and self.hparams.both_orders:
                 swapped = first != second  # 7+7 reads the same both ways: once is enough
                 first, second = np.concatenate([first, second[swapped]]), np.concatenate([second, first[swapped]])
+            if split == "train" and self.hparams.format_floor > 0:
+                index = format_floor(first, second, self.hparams.format_floor)
+                first, second = first[index], second[index]
             questions = self.encoding.encode_questions(first, second)
             answers = self.encoding.encode_answers(first, second)
             self._datasets[split] = ProblemTensors(torch.from_numpy(questions), torch.from_numpy(answers))

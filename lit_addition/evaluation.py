@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from lit_addition.data import SPLITS
 from lit_addition.problems import pair_keys
 from lit_addition.runtime.adder import ANSWER_BATCH_SIZE, Adder
 from lit_addition.runtime.encoding import Encoding, count_digits
 from lit_addition.runtime.text import hard_problems
+from lit_addition.splits import SPLITS
 
 FULL_SPACE_LIMIT = 1_000_000  # spaces up to this many ordered problems are evaluated whole: 2 and 3 digits
 SAMPLES = 200_000  # problems drawn from a larger space
@@ -54,6 +54,7 @@ class Evaluation:
         whole_space: whether these are all the problems of the space rather than a sample.
         seconds: wall time of the evaluation, regenerating the split included.
         hard: the hard problems, each with the model's answer and whether it is right.
+        drawn: how many problems each split drew (each asked as a+b and as b+a), or None without splits.
     """
 
     encoding: Encoding
@@ -69,6 +70,7 @@ class Evaluation:
     whole_space: bool
     seconds: float
     hard: list[dict[str, Any]]
+    drawn: dict[str, int] | None = None
 
     @property
     def space(self) -> int:
@@ -179,6 +181,7 @@ def evaluate(
         carry_chain=longest_carry_chain(a, b, encoding.digits),
         whole_space=whole_space,
         seconds=time.perf_counter() - start,
+        drawn=None if splits is None else {split: len(splits[split][0]) for split in SPLITS},
     )
 
 
@@ -232,6 +235,8 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
     }
     known = bool((e.bucket >= 0).all())  # False when the checkpoint records no data module to regenerate
     report["by_split"] = _rows("split", list(BUCKETS), *_tally(e.correct, e.bucket, len(BUCKETS))) if known else None
+    for row in report["by_split"] or []:
+        row["drawn"] = (e.drawn or {}).get(row["split"])  # None for "never"
     report["by_carry_chain"] = _rows("carry_chain", list(range(chains)), *_tally(e.correct, e.carry_chain, chains))
     for bucket, name in enumerate(BUCKETS if known else ()):
         mine = e.bucket == bucket

@@ -22,13 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from lit_addition.network import AdditionLSTM
+from lit_addition.network import STRUCTURAL_HPARAMS, AdditionLSTM, build_network
 from lit_addition.runtime.adder import Adder, Score
-from lit_addition.runtime.encoding import VOCAB_SIZE, Encoding
+from lit_addition.runtime.encoding import Encoding
 from lit_addition.runtime.errors import InputError
-
-# Hyperparameters that must agree between a checkpoint and the model it is loaded into.
-STRUCTURAL_HPARAMS = ("digits", "reverse", "reverse_answer", "hidden_size", "num_layers")
+from lit_addition.splits import draw_splits, split_settings
 
 # Data options added after the first checkpoints were written, at the values that drew as those checkpoints did. A
 # checkpoint that does not record one was trained without it, whatever today's default is.
@@ -45,11 +43,11 @@ def _reason(error: BaseException) -> str:
     return first or type(error).__name__
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The checkpoint's contents, on the CPU, after checking that it is a lit_addition checkpoint.
+def load_file(path: str | Path) -> Any:
+    """A weights-only PyTorch file's contents, on the CPU.
 
     Raises:
-        InputError: the file is missing, unreadable, or not one of ours; the message says which.
+        InputError: the file is missing, empty, or not a weights-only PyTorch file; the message says which.
     """
     path = Path(path)
     if not path.is_file():
@@ -58,12 +56,20 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if path.stat().st_size == 0:
         raise InputError(f"checkpoint {path} is empty: {_HOW_TO_GET_ONE}")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises RuntimeError, UnpicklingError, EOFError... for files it cannot read
         raise InputError(
             f"checkpoint {path} cannot be read ({_reason(error)}): it is truncated, corrupt, or more than a "
             f"weights-only PyTorch file; {_HOW_TO_GET_ONE}"
         ) from None
+
+
+def check_ours(checkpoint: Any, path: str | Path) -> dict[str, Any]:
+    """``checkpoint``, once it is known to hold a lit_addition model's hyperparameters and weights.
+
+    Raises:
+        InputError: it lacks them.
+    """
     hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
     if not isinstance(hparams, dict) or not set(STRUCTURAL_HPARAMS) <= hparams.keys() or "state_dict" not in checkpoint:
         raise InputError(
@@ -71,6 +77,15 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             f"{', '.join(STRUCTURAL_HPARAMS)} or its weights): {_HOW_TO_GET_ONE}"
         )
     return checkpoint
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint's contents, on the CPU, after checking that it is a lit_addition checkpoint.
+
+    Raises:
+        InputError: the file is missing, unreadable, or not one of ours; the message says which.
+    """
+    return check_ours(load_file(path), path)
 
 
 class NetworkAdder(Adder):
@@ -87,6 +102,11 @@ class NetworkAdder(Adder):
         self.net = net
         self.encoding = encoding
         self.source = source
+
+    def to(self, device: str | torch.device) -> NetworkAdder:
+        """Move the network to ``device`` (``"cuda:0"``, say), where every answer is then computed; returns self."""
+        self.net.to(device)
+        return self
 
     @torch.inference_mode()
     def logits(self, question_ids: np.ndarray) -> np.ndarray:
@@ -117,8 +137,7 @@ class CheckpointAdder(NetworkAdder):
         self.checkpoint = checkpoint
         hp = self.hparams
         try:  # everything here comes from the file: hyperparameters of the wrong type or range, weights that do not fit
-            encoding = Encoding(hp["digits"], hp["reverse"], hp["reverse_answer"])
-            net = AdditionLSTM(VOCAB_SIZE, encoding.answer_length, hp["hidden_size"], hp["num_layers"])
+            encoding, net = build_network(hp)
             weights = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
             net.load_state_dict(weights)
         except (RuntimeError, TypeError, ValueError, KeyError, AttributeError) as error:
@@ -155,12 +174,7 @@ class CheckpointAdder(NetworkAdder):
         its saved data settings; None when it records no data module."""
         if not self.data_hparams:
             return None
-        from lit_addition.data import SPLITS, AdditionDataModule  # Lightning: only for commands that need it
-
-        data = AdditionDataModule(**self.data_hparams)
-        data.setup()
-        pairs = {split: np.array(data.problems(split), dtype=np.int64).reshape(-1, 2) for split in SPLITS}
-        return {split: (operands[:, 0], operands[:, 1]) for split, operands in pairs.items()}
+        return draw_splits(**split_settings(self.data_hparams))
 
     def test_split(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The test split's question and answer ids, or None when the checkpoint has no test split."""

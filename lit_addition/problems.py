@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lit_addition.runtime.encoding import Encoding
+from lit_addition.runtime.encoding import MAX_DIGITS, Encoding, count_digits
 from lit_addition.runtime.errors import InputError
 
 
@@ -256,6 +256,17 @@ def _with_carry_chains(
     rest_a, rest_b = rest_a[fresh][: count - wanted], rest_b[fresh][: count - wanted]
     order = rng.permutation(count)
     return np.concatenate([a, rest_a])[order], np.concatenate([b, rest_b])[order]
+
+
+def format_floor(a: np.ndarray, b: np.ndarray, floor: float) -> np.ndarray:
+    """Indices of the problems ``a+b`` such that every format, the digit counts of ``a`` and of ``b`` (a 1-digit
+    plus a 2-digit number, say), makes at least ``floor`` of them: each problem once, those of a rarer format
+    repeated as many whole times as that takes. The formats of short numbers hold few problems (55 at one digit
+    each), and a model sees too few of them to learn their layout."""
+    formats = count_digits(np.asarray(a)) * (MAX_DIGITS + 1) + count_digits(np.asarray(b))
+    _, inverse, counts = np.unique(formats, return_inverse=True, return_counts=True)
+    copies = np.maximum(1, np.ceil(floor * len(formats) / counts)).astype(np.int64)
+    return np.repeat(np.arange(len(formats)), copies[inverse])
 
 
 def problems_at(digits: int, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,19 +1,25 @@
 """Shared fixtures: a small 2-digit data module, set up once per test that asks for it, a real checkpoint of a
-small trained model, written once per session, and that model exported."""
+small trained model, written once per session, that model exported, the command line run in this process
+(``run_main``), and a CPU without a bfloat16 LSTM. Helpers that are not fixtures are in helpers.py."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
+from helpers import Ran
+from helpers import run_main as run_main_here
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lit_addition import AdditionDataModule, AdditionModel
 from lit_addition.__main__ import main
 from lit_addition.network import cpu_lstm_runs
 
-TRAINED_DATA = {"digits": 2, "num_samples": 2_000, "test_samples": 1_000, "batch_size": 64, "seed": 5}
-TRAINED_MODEL = {"digits": 2, "hidden_size": 64, "learning_rate": 0.02}
+# The answers are written units first, as every shipped config writes them (the class default is the reference's).
+TRAINED_DATA = {"digits": 2, "num_samples": 2_000, "test_samples": 1_000, "batch_size": 64, "seed": 5,
+                "reverse_answer": True}  # fmt: skip
+TRAINED_MODEL = {"digits": 2, "reverse_answer": True, "hidden_size": 64, "learning_rate": 0.02}
 # What oneDNN says on a CPU without bfloat16 instructions (AMD Zen 3, for one) when asked for a bfloat16 LSTM.
 ONEDNN_REFUSAL = "could not create a primitive descriptor for the LSTM forward propagation primitive"
 
@@ -26,6 +32,14 @@ def small_data() -> AdditionDataModule:
     )
     data.setup("fit")
     return data
+
+
+@pytest.fixture
+def run_main(capsys, monkeypatch, tmp_path) -> Callable[..., Ran]:
+    """Runs ``lit_addition.__main__.main([...])`` in this process, in ``tmp_path`` (where ``fit`` writes its
+    ``logs/``): ``run_main("fit", *args, stdin=None)`` returns the exit status and the stdout and stderr lines."""
+    monkeypatch.chdir(tmp_path)
+    return lambda *args, stdin=None: run_main_here(capsys, list(args), stdin)
 
 
 @pytest.fixture(scope="session")

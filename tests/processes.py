@@ -1,5 +1,6 @@
-"""Child processes for tests: Python code that cannot import lit_addition or torch, and a web demo served on a free
-loopback port, read until it says where it listens and stopped with SIGTERM however the test ends."""
+"""Child processes for tests and the serving benchmark: Python code that cannot import lit_addition or torch (or only
+Lightning), and a server (``demo`` or ``serve``) run on a free loopback port, read until it says where it listens and
+stopped with SIGTERM however the caller ends."""
 
 from __future__ import annotations
 
@@ -14,23 +15,31 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Prepended to code run with `python -I -c`: lit_addition, torch and lightning cannot be imported, as in a folder
-# that export wrote and a user copied to a machine with neither.
-BLOCK_LIT_ADDITION = r"""
+
+def blocking(*names: str) -> str:
+    """Python code to prepend to code run with ``python -I -c``: the packages ``names`` cannot be imported."""
+    return f"""
 import importlib.abc, sys
 
 class Blocked(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {"lit_addition", "torch", "lightning"}:
-            raise ModuleNotFoundError(f"blocked: {name}", name=name)
+        if name.split(".")[0] in {set(names)!r}:
+            raise ModuleNotFoundError(f"blocked: {{name}}", name=name)
 
 sys.meta_path.insert(0, Blocked())
 try:
-    import lit_addition
-    sys.exit("lit_addition was importable")
+    import {names[0]}
+    sys.exit("{names[0]} was importable")
 except ModuleNotFoundError:
     pass
 """
+
+
+# lit_addition, torch and lightning cannot be imported, as in a folder that export wrote and a user copied to a
+# machine with neither.
+BLOCK_LIT_ADDITION = blocking("lit_addition", "torch", "lightning")
+# Lightning cannot be imported, as on a machine with torch and huggingface_hub only.
+BLOCK_LIGHTNING = blocking("lightning", "pytorch_lightning")
 
 # Gradio and its client send telemetry unless told not to; these tests make no outside requests.
 QUIET_GRADIO = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
@@ -47,7 +56,7 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A running demo: its process, its URL, and every line it has printed so far."""
+    """A running server: its process, its URL, and every line it has printed so far."""
 
     process: subprocess.Popen
     url: str = ""
@@ -70,7 +79,8 @@ class Server:
 
 @contextlib.contextmanager
 def serving(command: list[str], cwd: Path) -> Iterator[Server]:
-    """Run ``command --port PORT`` on a free port until it prints ``demo running at URL``; stop it on leaving."""
+    """Run ``command --port PORT`` on a free port until it prints ``... running at URL`` (``demo`` and ``serve``
+    both do); stop it on leaving."""
     process = subprocess.Popen(
         [*command, "--port", str(free_port())],
         cwd=cwd,
@@ -85,8 +95,8 @@ def serving(command: list[str], cwd: Path) -> Iterator[Server]:
     def read() -> None:
         for line in process.stdout:
             server.lines.append(line.rstrip("\n"))
-            if line.startswith("demo running at "):
-                started.put(line.split()[3])
+            if " running at " in line:
+                started.put(line.split(" running at ")[1].split()[0])
         started.put("")  # the process ended
 
     server.reader = threading.Thread(target=read, daemon=True)
@@ -94,7 +104,7 @@ def serving(command: list[str], cwd: Path) -> Iterator[Server]:
     try:
         server.url = started.get(timeout=START_TIMEOUT)
         if not server.url:
-            raise RuntimeError("the demo ended before it served:\n" + "\n".join(server.lines[-30:]))
+            raise RuntimeError("the server ended before it served:\n" + "\n".join(server.lines[-30:]))
         yield server
     finally:
         server.stop()

@@ -49,6 +49,15 @@ def test_answer_each_answers_every_good_problem_and_keeps_each_error_in_place():
     assert oracle.batches == [2, 1]  # three good problems in batches of two; bad ones never reach the model
 
 
+def test_answer_each_asks_each_distinct_question_once():
+    oracle = Oracle(Encoding(digits=2))
+    problems = ["7+8", " 7 + 8 ", "12+34", "007+8", "x", "12+34", "8+7"]
+    results = oracle.answer_each(problems)
+    assert results[:4] + results[5:] == ["15", "15", "46", "15", "46", "15"]
+    assert isinstance(results[4], InputError)
+    assert oracle.batches == [3]  # 7+8 (however written), 12+34 and 8+7, once each
+
+
 def test_only_bad_problems_never_call_the_model():
     oracle = Oracle(Encoding(digits=2))
     results = oracle.answer_each(["x", "-1+1"])
@@ -89,8 +98,8 @@ def test_probabilities_and_scores_come_from_one_batched_pass():
 def test_the_shipped_runtime_imports_only_numpy_the_standard_library_and_itself():
     """``export`` ships these files on their own, so they must not import lit_addition or torch; onnxruntime and
     Gradio only where they run the model or the page."""
-    allowed = {"__future__", "argparse", "collections", "dataclasses", "io", "json", "os", "pathlib", "re", "signal",
-               "sys", "threading", "typing", "numpy", "onnxruntime", "gradio"}  # fmt: skip
+    allowed = {"__future__", "argparse", "collections", "dataclasses", "io", "itertools", "json", "os", "pathlib", "re",
+               "signal", "sys", "threading", "typing", "numpy", "onnxruntime", "gradio"}  # fmt: skip
     for name in SHIPPED:
         nodes = list(ast.walk(ast.parse((FOLDER / name).read_text())))
         imported = {alias.name.split(".")[0] for node in nodes if isinstance(node, ast.Import) for alias in node.names}

@@ -1,8 +1,8 @@
-"""``analyze``: every figure of the report recomputed directly, problem by problem, from the model's own answers; the
-error map read back pixel by pixel; sampled spaces; the report without matplotlib; bad input."""
+"""``analyze``: every figure of the report counted again directly, problem by problem, from the model's own answers;
+the error map read back pixel by pixel; sampled spaces; the report without matplotlib; bad output folders and
+sample counts. Bad checkpoints: test_checkpoints.py."""
 
 import json
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -10,10 +10,10 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import pytest
+from helpers import refusal
 from matplotlib.image import imread
 
 from lit_addition import AdditionDataModule, AdditionModel
-from lit_addition.__main__ import main
 from lit_addition.commands.analyze import analyze
 from lit_addition.commands.plots import EMPTY, RIGHT, WRONG
 from lit_addition.evaluation import BUCKETS, longest_carry_chain, problems_to_ask
@@ -158,58 +158,37 @@ def test_a_large_space_is_sampled_uniformly_seeded_and_binned(tmp_path):
     assert len(report["hard"]) == len(hard_problems(4))  # asked whatever the sample
 
 
-# None in sys.modules makes `import matplotlib` fail as if it were not installed. (It is set after Lightning is
-# imported, because torchmetrics, finding matplotlib's package metadata, imports it up front.)
-WITHOUT_MATPLOTLIB = """
-import sys
-import lightning
-from lit_addition.__main__ import main
-sys.modules["matplotlib"] = None
-main(sys.argv[1:])
-"""
-
-
-def test_without_matplotlib_the_tables_are_written_and_one_line_says_how_to_get_the_plots(checkpoint_path, tmp_path):
+def test_without_matplotlib_the_tables_are_written_and_one_line_says_how_to_get_the_plots(
+    checkpoint_path, run_main, tmp_path, monkeypatch
+):
+    # None in sys.modules makes `import matplotlib` fail as if it were not installed; the plots module, once
+    # forgotten, is imported again, and fails to import it.
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.delitem(sys.modules, "lit_addition.commands.plots", raising=False)
+    ran = run_main("analyze", "--ckpt_path", str(checkpoint_path), "--output", "report")
+    assert (ran.status, ran.err) == (0, [])
     output = tmp_path / "report"
-    result = subprocess.run(
-        [sys.executable, "-c", WITHOUT_MATPLOTLIB, "analyze", "--ckpt_path", str(checkpoint_path), "--output",
-         str(output)], capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in output.iterdir()) == ["report.json", "report.md"]
     assert json.loads((output / "report.json").read_text())["plots"] is None
     hint = "the plots need matplotlib: pip install 'lit-addition[plot]'"
     assert f"Not drawn: {hint}." in (output / "report.md").read_text()
-    lines = result.stdout.splitlines()
-    assert lines[0].startswith("Every ordered problem of the 2-digit space (10,000 problems: a+b and b+a both count)")
-    assert lines[-1] == f"no errors.png or carry.png: {hint}"
-    assert [p.name for p in tmp_path.iterdir()] == ["report"]  # nothing written to the current directory
+    assert ran.out[0].startswith("Every ordered problem of the 2-digit space (10,000 problems: a+b and b+a both count)")
+    assert ran.out[-1] == f"no errors.png or carry.png: {hint}"
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]  # nothing else written to the current directory
 
 
-def run_main(args: list[str], capsys) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exit:
-        main(args)
-    return exit.value.code, capsys.readouterr().err
-
-
-def test_bad_input_gets_the_same_one_line_errors_as_answer(checkpoint_path, tmp_path, capsys):
-    (tmp_path / "broken.ckpt").write_bytes(Path(checkpoint_path).read_bytes()[:5_000])
+def test_bad_output_folders_and_sample_counts_get_one_line(checkpoint_path, run_main, tmp_path):
     (tmp_path / "a_file").write_text("")
-    for checkpoint in ("missing.ckpt", "broken.ckpt"):
-        ckpt = str(tmp_path / checkpoint)
-        analyzed = run_main(["analyze", "--ckpt_path", ckpt, "--output", str(tmp_path / "out")], capsys)
-        answered = run_main(["answer", "--ckpt_path", ckpt, "1+1"], capsys)
-        assert analyzed == answered and analyzed[0] == 2 and analyzed[1].count("\n") == 1
-        assert analyzed[1].startswith(f"error: checkpoint {ckpt} ")
-    assert not (tmp_path / "out").exists()
     ckpt = str(checkpoint_path)
-    assert run_main(["analyze", "--ckpt_path", ckpt, "--output", str(tmp_path / "a_file")], capsys) == (
-        2, f"error: --output {tmp_path / 'a_file'} is a file: give a folder (it is created if missing)\n",
-    )  # fmt: skip
-    inside_a_file = tmp_path / "a_file" / "report"
-    assert run_main(["analyze", "--ckpt_path", ckpt, "--output", str(inside_a_file)], capsys) == (
-        2, f"error: --output {inside_a_file} cannot be written (Not a directory): give a folder you can write to\n",
-    )  # fmt: skip
-    assert run_main(["analyze", "--ckpt_path", ckpt, "--output", str(tmp_path / "out"), "--samples", "0"], capsys) == (
-        2, "error: --samples must be at least 1, got 0\n",
-    )  # fmt: skip
+    assert refusal(run_main("analyze", "--ckpt_path", ckpt, "--output", "a_file")) == (
+        "--output a_file is a file: give a folder (it is created if missing)"
+    )
+    inside_a_file = Path("a_file") / "report"
+    assert refusal(run_main("analyze", "--ckpt_path", ckpt, "--output", str(inside_a_file))) == (
+        f"--output {inside_a_file} cannot be written (Not a directory): give a folder you can write to"
+    )
+    for option in ("--samples", "--batch_size"):
+        assert refusal(run_main("analyze", "--ckpt_path", ckpt, "--output", "out", option, "0")) == (
+            f"{option} must be at least 1, got 0"
+        )
+    assert not (tmp_path / "out").exists()

@@ -1,18 +1,15 @@
 """The ``answer`` command: arguments and piped lines, text and JSON, bad lines alongside good ones, exit status,
-batch-by-batch streaming, bad checkpoints, and LightningCLI's own subcommands still reached."""
+batch-by-batch streaming, and, in a fresh process with a file on its standard input, a start without Lightning or
+the export, demo and plot extras (the inference core imports no Lightning). Bad checkpoints: test_checkpoints.py."""
 
-import io
 import json
 import subprocess
 import sys
 
-import pytest
+from helpers import refusal
 
-from lit_addition.__main__ import main
-from lit_addition.commands import COMMANDS
-from lit_addition.commands.answer import answer_stream
 from lit_addition.inference import CheckpointAdder
-from lit_addition.runtime.adder import Adder
+from lit_addition.runtime.adder import Adder, answer_stream
 
 NEGATIVE = "'-5+3': negative numbers are not supported: both numbers must be 0 or more"
 STAR = """'5*3': '*' is not allowed: use only the digits 0-9, "+" and spaces, e.g. 535+61"""
@@ -23,45 +20,32 @@ TOO_LONG = (
 FULL_WIDTH = "'５+1': '５' is not an ASCII digit: write the numbers with the digits 0-9"
 
 
-def run_main(args, capsys, stdin_bytes: bytes | None = None, monkeypatch=None):
-    """Run ``main`` in this process; returns (exit status, stdout lines, stderr lines)."""
-    if stdin_bytes is not None:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin_bytes)))
-    try:
-        main(args)
-        status = 0
-    except SystemExit as exit:
-        status = exit.code
-    captured = capsys.readouterr()
-    return status, captured.out.splitlines(), captured.err.splitlines()
-
-
-def test_problems_as_arguments_get_one_line_each_and_bad_ones_an_error(checkpoint_path, capsys):
+def test_problems_as_arguments_get_one_line_each_and_bad_ones_an_error(checkpoint_path, run_main):
     problems = ["12+34", " 7 + 8 ", "5*3", "99+1", "123+4", "-5+3", "５+1"]
     answers = CheckpointAdder.load(checkpoint_path).answer(["12+34", "7+8", "99+1"])
     # "--" ends the options, as usual, so that "-5+3" reaches the parser rather than argparse.
-    status, out, err = run_main(["answer", "--ckpt_path", str(checkpoint_path), "--", *problems], capsys)
-    assert out == [f"12+34 = {answers[0]}", f"7 + 8 = {answers[1]}", f"99+1 = {answers[2]}"]
-    assert err == [
+    ran = run_main("answer", "--ckpt_path", str(checkpoint_path), "--", *problems)
+    assert ran.out == [f"12+34 = {answers[0]}", f"7 + 8 = {answers[1]}", f"99+1 = {answers[2]}"]
+    assert ran.err == [
         f"error: argument 3: {STAR}",
         f"error: argument 5: {TOO_LONG}",
         f"error: argument 6: {NEGATIVE}",
         f"error: argument 7: {FULL_WIDTH}",
         "error: 4 of 7 problem(s) could not be answered: fix the arguments named above",
     ]
-    assert status == 2
+    assert ran.status == 2
 
 
-def test_all_good_problems_exit_0(checkpoint_path, capsys):
-    status, out, err = run_main(["answer", "--ckpt_path", str(checkpoint_path), "1+1", "2+2"], capsys)
-    assert (status, len(out), err) == (0, 2, [])
+def test_all_good_problems_exit_0(checkpoint_path, run_main):
+    ran = run_main("answer", "--ckpt_path", str(checkpoint_path), "1+1", "2+2")
+    assert (ran.status, len(ran.out), ran.err) == (0, 2, [])
 
 
-def test_stdin_lines_with_json_output_keep_every_line_in_place(checkpoint_path, capsys, monkeypatch):
+def test_stdin_lines_with_json_output_keep_every_line_in_place(checkpoint_path, run_main):
     lines = b"12+34\r\n\n-5+3\n99 + 1\n\xff+1\n1+2+3"  # CRLF, an empty line, bytes that are not UTF-8, no final EOL
     good = CheckpointAdder.load(checkpoint_path).answer(["12+34", "99+1"])
-    status, out, err = run_main(["answer", "--ckpt_path", str(checkpoint_path), "--json"], capsys, lines, monkeypatch)
-    assert [json.loads(line) for line in out] == [
+    ran = run_main("answer", "--ckpt_path", str(checkpoint_path), "--json", stdin=lines)
+    assert [json.loads(line) for line in ran.out] == [
         {"line": 1, "problem": "12+34", "answer": good[0]},
         {"line": 2, "problem": "", "error": 'empty problem: write two whole numbers joined by "+", e.g. 535+61'},
         {"line": 3, "problem": "-5+3", "error": NEGATIVE},
@@ -73,14 +57,14 @@ def test_stdin_lines_with_json_output_keep_every_line_in_place(checkpoint_path, 
             "error": """'1+2+3': 2 "+" signs found: a problem adds two numbers, e.g. 535+61""",
         },
     ]
-    assert [line.split(": ")[1] for line in err] == [
+    assert [line.split(": ")[1] for line in ran.err] == [
         "line 2",
         "line 3",
         "line 5",
         "line 6",
         "4 of 6 problem(s) could not be answered",
     ]
-    assert status == 2
+    assert ran.status == 2
 
 
 def test_stdin_streams_in_batches_without_reading_ahead(checkpoint_path, capsys):
@@ -110,72 +94,42 @@ def test_stdin_streams_in_batches_without_reading_ahead(checkpoint_path, capsys)
     assert capsys.readouterr().out.splitlines() == [f"{n}+{n} = {answer}" for n, answer in enumerate(answers)]
 
 
-def test_piped_file_end_to_end(checkpoint_path, tmp_path):
-    """The real command in a fresh process, with a file on stdin, as a user would pipe it."""
-    problems = tmp_path / "problems.txt"
-    problems.write_text("12+34\n5*3\n99+1\n")
-    with problems.open("rb") as stdin:
-        result = subprocess.run(
-            [sys.executable, "-m", "lit_addition", "answer", "--ckpt_path", str(checkpoint_path)],
-            stdin=stdin,
-            capture_output=True,
-            text=True,
-        )
-    answers = CheckpointAdder.load(checkpoint_path).answer(["12+34", "99+1"])
-    assert result.stdout.splitlines() == [f"12+34 = {answers[0]}", f"99+1 = {answers[1]}"]
-    assert result.stderr.splitlines() == [
-        f"error: line 2: {STAR}",
-        "error: 1 of 3 problem(s) could not be answered: fix the lines named above",
-    ]
-    assert result.returncode == 2
+def test_batch_size_below_one_is_refused(checkpoint_path, run_main):
+    ran = run_main("answer", "--ckpt_path", str(checkpoint_path), "--batch_size", "0", "1+1")
+    assert refusal(ran) == "batch_size must be at least 1, got 0" and ran.out == []
 
 
-@pytest.mark.parametrize(
-    ("make", "reason"),
-    [
-        (lambda path: None, "does not exist"),
-        (lambda path: path.write_bytes(b"not a checkpoint at all"), "cannot be read (Weights only load failed)"),
-    ],
-)
-def test_bad_checkpoint_is_one_line_and_status_2(make, reason, tmp_path, capsys):
-    path = tmp_path / "model.ckpt"
-    make(path)
-    status, out, err = run_main(["answer", "--ckpt_path", str(path), "1+1"], capsys)
-    assert status == 2 and out == []
-    assert len(err) == 1 and err[0].startswith(f"error: checkpoint {path} {reason}")
-
-
-def test_batch_size_below_one_is_refused(checkpoint_path, capsys):
-    status, _, err = run_main(["answer", "--ckpt_path", str(checkpoint_path), "--batch_size", "0", "1+1"], capsys)
-    assert (status, err) == (2, ["error: batch_size must be at least 1, got 0"])
-
-
-def test_registered_commands_and_lightning_subcommands_share_one_entry_point(capsys):
-    assert set(COMMANDS) == {"answer", "export", "analyze", "demo"}
-    with pytest.raises(SystemExit) as exit:
-        main(["--help"])
-    assert exit.value.code == 0
-    help_text = capsys.readouterr().out
-    assert "{fit,validate,test,predict}" in help_text  # LightningCLI still owns everything else
-    assert "Commands that use a trained model: answer, export, analyze, demo (each has" in help_text
-    with pytest.raises(SystemExit):
-        main(["answer", "--help"])
-    assert "--ckpt_path" in capsys.readouterr().out
-
-
-# Runs `python -m lit_addition ARGS` and prints, at exit, which heavy modules the process imported.
+# Runs `python -m lit_addition ARGS` and prints, at exit, which heavy modules the process imported; first, that the
+# inference core imports no Lightning.
 WATCHED = """
 import atexit, json, runpy, sys
-heavy = ("gradio", "onnx", "onnxscript", "onnxruntime", "matplotlib", "lightning")
+import lit_addition.inference
+assert "lightning" not in sys.modules, "lit_addition.inference imported Lightning"
+heavy = ("gradio", "onnx", "onnxscript", "onnxruntime", "matplotlib", "lightning", "litserve")
 atexit.register(lambda: print(json.dumps([m for m in heavy if m in sys.modules]), file=sys.stderr))
 sys.argv = ["lit_addition", *sys.argv[1:]]
 runpy.run_module("lit_addition", run_name="__main__", alter_sys=True)
 """
 
 
-def test_answer_starts_without_lightning_or_the_export_demo_and_plot_extras(checkpoint_path):
-    command = [sys.executable, "-c", WATCHED, "answer", "--ckpt_path", str(checkpoint_path), "12+34"]
-    result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("12+34 = ")
-    assert json.loads(result.stderr.splitlines()[-1]) == []
+def test_a_piped_file_is_answered_by_a_process_without_lightning_or_the_extras(checkpoint_path, tmp_path):
+    """The real command in a fresh process, with a file on stdin, as a user would pipe it: what it imports is only
+    known in a process of its own."""
+    problems = tmp_path / "problems.txt"
+    problems.write_text("12+34\n5*3\n99+1\n")
+    with problems.open("rb") as stdin:
+        result = subprocess.run(
+            [sys.executable, "-c", WATCHED, "answer", "--ckpt_path", str(checkpoint_path)],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+        )
+    answers = CheckpointAdder.load(checkpoint_path).answer(["12+34", "99+1"])
+    assert result.stdout.splitlines() == [f"12+34 = {answers[0]}", f"99+1 = {answers[1]}"]
+    *errors, imported = result.stderr.splitlines()
+    assert errors == [
+        f"error: line 2: {STAR}",
+        "error: 1 of 3 problem(s) could not be answered: fix the lines named above",
+    ]
+    assert json.loads(imported) == []
+    assert result.returncode == 2

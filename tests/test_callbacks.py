@@ -1,12 +1,16 @@
-"""SamplePredictions: the reference's line format, correctness marks, colour rules, and output from a real model."""
+"""The callbacks: SamplePredictions (the reference's line format, correctness marks, colour rules, output from a real
+model), EpochLines (one line per epoch off a terminal) and TrainingTime (``time/train_s``). What they write to
+TensorBoard, with RunSummary's HParams: test_tensorboard.py."""
 
 import re
 
 import lightning as L
 import numpy as np
+import pytest
+from helpers import assert_epoch_lines
 
 from lit_addition import AdditionModel, SamplePredictions
-from lit_addition.callbacks import colour_enabled, sample_lines
+from lit_addition.callbacks import TIME_METRIC, EpochLines, TrainingTime, colour_enabled, sample_lines
 from lit_addition.runtime.encoding import Encoding
 
 LINE = re.compile(r"^Q (\d+)\+(\d+) +T (\d+) +(☑|☒) (\S*)$")
@@ -58,3 +62,24 @@ def test_prints_n_validation_problems_after_each_validation_epoch(small_data, ca
         assert int(target) == int(a) + int(b)
         assert (mark == "☑") == (guess == target)
     assert lines[:4] != lines[4:]  # each epoch draws its own problems
+
+
+def test_epoch_lines_give_each_epoch_its_seconds_of_training_time_and_its_figures(small_data, capsys):
+    timer = TrainingTime()
+    trainer = L.Trainer(
+        max_epochs=3,
+        limit_train_batches=4,
+        callbacks=[EpochLines(), timer],
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(AdditionModel(digits=2), small_data)
+    lines = capsys.readouterr().out.splitlines()
+    assert_epoch_lines(lines, epochs=3)
+    seconds = [float(re.search(r": (\d+\.\d) s, ", line).group(1)) for line in lines if line.startswith("Epoch ")]
+    # Each line's seconds are its epoch's share of time/train_s, the seconds since training started.
+    total = trainer.callback_metrics[TIME_METRIC].item()
+    assert sum(seconds) == pytest.approx(total, abs=0.05 * len(seconds) + 1e-9)
+    assert 0 < total <= timer.time_elapsed("train")

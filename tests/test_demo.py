@@ -1,17 +1,18 @@
-"""The web demo: the page's pieces computed from the model, the ``answer`` endpoint of ``demo`` run as a real server
-and queried with gradio_client, bad problems answered with their one-line reason while the server keeps serving,
-SIGTERM, and the exported ``app.py`` serving the same answers in a process that cannot import lit_addition."""
+"""The web demo: the page's pieces computed from the model, the batched ``answer`` endpoint of ``demo`` run as a real
+server and queried with gradio_client, one request at a time and many at once, bad problems refused one by one with
+their one-line reason while the server keeps serving, SIGTERM, and the exported ``app.py`` serving the same answers in
+a process that cannot import lit_addition."""
 
 import json
-import socket
 import subprocess
 import sys
+from dataclasses import replace
 
 import httpx
 import numpy as np
 import pytest
 from gradio_client import Client
-from gradio_client.exceptions import AppError
+from helpers import a_taken_port
 from processes import BLOCK_LIT_ADDITION, QUIET_GRADIO, serving
 
 from lit_addition.__main__ import main
@@ -48,6 +49,14 @@ def client(url: str) -> Client:
     return Client(url, verbose=False, analytics_enabled=False, download_files=False)
 
 
+def refusal(job) -> str:
+    """The one-line reason the demo gave for refusing a request: HTTP 400 when it was submitted."""
+    with pytest.raises(httpx.HTTPStatusError) as error:
+        job.result()
+    assert error.value.response.status_code == 400
+    return error.value.response.json()["detail"]
+
+
 def test_the_problems_to_try_parse_and_include_the_longest_carry_chain():
     for digits in (1, 2, 3, 5):
         a, b = np.array([parse(problem, digits) for problem in problems_to_try(digits)]).T
@@ -55,18 +64,21 @@ def test_the_problems_to_try_parse_and_include_the_longest_carry_chain():
     assert problems_to_try(3)[:2] == ["535+61", "999+1"]
 
 
-def test_explain_shows_the_models_answer_the_truth_and_each_characters_confidence(checkpoint_path):
+@pytest.mark.parametrize("reverse_answer", [True, False])
+def test_explain_shows_the_models_answer_the_truth_and_each_characters_confidence(checkpoint_path, reverse_answer):
     adder = CheckpointAdder.load(checkpoint_path)
+    adder.encoding = replace(adder.encoding, reverse_answer=reverse_answer)  # the same network, read either way
+    places = ["10^2", "10^1", "10^0"] if reverse_answer else ["character 1", "character 2", "character 3"]
     for problem in GOOD:
         answer, truth, verdict, rows = explain(adder, problem)
         a, b = parse(problem, 2)
         assert (answer, truth) == (adder.answer([problem])[0], str(a + b))
         assert verdict == (RIGHT if answer == truth else WRONG)
-        assert [row[1] for row in rows] == ["10^2", "10^1", "10^0"]  # most significant first
+        assert [row[1] for row in rows] == places  # most significant first
         assert "".join(row[0] for row in rows if row[0] != "(none)") == answer
         logits = adder.logits(adder.encoding.encode_questions(np.array([a]), np.array([b])))[0]
         top = np.exp(logits.max(-1)) / np.exp(logits).sum(-1)
-        assert [row[2] for row in rows] == [f"{p:.1%}" for p in top[::-1]]
+        assert [row[2] for row in rows] == [f"{p:.1%}" for p in (top[::-1] if reverse_answer else top)]
     with pytest.raises(InputError, match="'5\\*3': '\\*' is not allowed"):
         explain(adder, "5*3")
 
@@ -87,10 +99,13 @@ def test_demo_answers_by_api_refuses_bad_problems_keeps_serving_and_stops_on_sig
         demo = client(server.url)
         assert [demo.predict(problem, api_name="/answer") for problem in GOOD] == model.answer(GOOD)
         for problem in BAD:
-            with pytest.raises(AppError) as error:
-                demo.predict(problem, api_name="/answer")
-            assert str(error.value) == reason(2, problem)
+            assert refusal(demo.submit(problem, api_name="/answer")) == reason(2, problem)
         assert demo.predict("99+1", api_name="/answer") == model.answer(["99+1"])[0]  # still serving
+        # Many at once, good and bad mixed: the good ones share batches, each bad one is refused on its own.
+        problems = [f"{a}+{b}" for a, b in np.random.default_rng(1).integers(0, 100, (40, 2))] + BAD
+        jobs = {problem: demo.submit(problem, api_name="/answer") for problem in problems}
+        assert [jobs[problem].result() for problem in problems[:40]] == model.answer(problems[:40])
+        assert [refusal(jobs[problem]) for problem in BAD] == [reason(2, problem) for problem in BAD]
         page = httpx.get(server.url, timeout=30)
         assert page.status_code == 200 and "lit_addition: 2-digit addition" in page.text
         assert server.stop() == 0
@@ -106,9 +121,7 @@ def test_exported_app_serves_the_same_answers_without_lit_addition(exported, che
     with serving(command, cwd=tmp_path) as server:
         demo = client(server.url)
         assert [demo.predict(problem, api_name="/answer") for problem in GOOD] == model.answer(GOOD)
-        with pytest.raises(AppError) as error:
-            demo.predict("123+4", api_name="/answer")
-        assert str(error.value) == reason(2, "123+4")
+        assert refusal(demo.submit("123+4", api_name="/answer")) == reason(2, "123+4")
         config = httpx.get(server.url + "config", timeout=30).json()
         shown = next(c["props"]["value"] for c in config["components"] if c["props"].get("elem_id") == "facts")
         assert describe(facts) in shown
@@ -116,16 +129,9 @@ def test_exported_app_serves_the_same_answers_without_lit_addition(exported, che
 
 
 def test_bad_input_gets_one_line(checkpoint_path, tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit:
-        main(["demo", "--ckpt_path", str(tmp_path / "missing.ckpt")])
-    assert exit.value.code == 2
-    assert capsys.readouterr().err.startswith(f"error: checkpoint {tmp_path / 'missing.ckpt'} does not exist: pass")
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        with pytest.raises(SystemExit) as exit:
-            main(["demo", "--ckpt_path", str(checkpoint_path), "--port", str(port)])
+    # A bad checkpoint: tests/test_checkpoints.py, for every command.
+    with a_taken_port() as port, pytest.raises(SystemExit) as exit:
+        main(["demo", "--ckpt_path", str(checkpoint_path), "--port", str(port)])
     assert exit.value.code == 2
     assert capsys.readouterr().err == (
         f"error: cannot serve on 127.0.0.1:{port} (Cannot find empty port in range: {port}-{port}): pick another "

@@ -1,20 +1,20 @@
 """Two CPU ranks under DDP, launched as a user would (by Lightning itself, or by torchrun as on a cluster): one
-split everywhere, a shard of it per rank, validation that matches a single process exactly, output written once."""
+split everywhere, a shard of it per rank, validation that matches a single process exactly, output written once,
+and, standard output being a pipe, one clean line per epoch from rank 0 alone."""
 
 import json
-import os
+import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from helpers import assert_epoch_lines, with_probes
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lit_addition import AdditionDataModule
 from lit_addition.cli import build_cli
 
-PROBES = str(Path(__file__).parent)
 # 549 training problems: 274 per rank (one sits out each epoch), 5 batches of up to 64. 61 validation problems:
 # 30 and 31 per rank, 3 and 4 batches of up to 10, so the ranks run different numbers of validation steps.
 # One order per problem, so that the two shards are the training split halved.
@@ -49,17 +49,18 @@ LAUNCHERS = {
     ],
 )
 def test_two_cpu_ranks_share_the_work_and_agree_with_one_process(tmp_path, launcher, strategy):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [PROBES, os.environ.get("PYTHONPATH")]))}
     command = [
         *LAUNCHERS[launcher],
-        *("fit", *ARGS, f"--trainer.max_epochs={EPOCHS}", "--trainer.enable_progress_bar=false"),
+        *("fit", *ARGS, f"--trainer.max_epochs={EPOCHS}"),
         *("--trainer.accelerator=cpu", "--trainer.devices=2", f"--trainer.strategy={strategy}"),
         *("--trainer.callbacks+=probes.RecordRank", f"--trainer.callbacks.out={tmp_path / 'ranks'}"),
     ]
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=tmp_path, env=with_probes(), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
-    data = AdditionDataModule(**DATA)
+    # The data module the command line builds from these arguments, in one process.
+    cli = build_cli([*ARGS, "--trainer.logger=false", f"--trainer.default_root_dir={tmp_path}"], run=False)
+    data = cli.datamodule
     data.setup()
     ranks = [json.loads((tmp_path / "ranks" / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [(r["rank"], r["world_size"]) for r in ranks] == [(0, 2), (1, 2)]
@@ -77,12 +78,19 @@ def test_two_cpu_ranks_share_the_work_and_agree_with_one_process(tmp_path, launc
         assert seen[0] + seen[1] == val  # the whole validation split, once, nothing padded in
 
     # Written once: one run directory, one event file, one config, the two checkpoints, ten samples an epoch.
-    (run_dir,) = (tmp_path / "logs" / "addition").iterdir()
+    (run_dir,) = (tmp_path / "logs").glob("*/*")
     assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1
     assert sorted(p.name for p in run_dir.iterdir() if p.suffix == ".yaml") == ["config.yaml", "hparams.yaml"]
     checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert len(checkpoints) == 2 and checkpoints[1] == "last.ckpt" and checkpoints[0].startswith("epoch")
-    assert sum(line.startswith("Q ") for line in result.stdout.splitlines()) == 10 * EPOCHS
+    lines = result.stdout.splitlines()
+    samples = [line for line in lines if line.startswith("Q ")]
+    assert len(samples) == 10 * EPOCHS and all(re.match(r"Q \d+\+\d+ +T \d+ +[☑☒]", line) for line in samples)
+    # Standard output is a pipe, not a terminal: one line per epoch instead of a live bar, printed by rank 0 only.
+    assert "\r" not in result.stdout and "\x1b" not in result.stdout
+    assert_epoch_lines(lines, epochs=EPOCHS)
+    if strategy != "ddp_spawn":  # spawned ranks are fresh interpreters that the CLI's warning filters never reach
+        assert "LeafSpec" not in result.stdout + result.stderr and "Tip:" not in result.stdout + result.stderr
 
     hparams = yaml.safe_load((run_dir / "hparams.yaml").read_text())
     assert (hparams["batch_size"], hparams["data_parallel_ranks"], hparams["global_batch_size"]) == (64, 2, 128)
@@ -91,7 +99,6 @@ def test_two_cpu_ranks_share_the_work_and_agree_with_one_process(tmp_path, launc
     # The metrics logged by the two ranks together equal one process validating the same weights.
     events = EventAccumulator(str(run_dir))
     events.Reload()
-    cli = build_cli([*ARGS, "--trainer.logger=false", f"--trainer.default_root_dir={tmp_path}"], run=False)
     (single,) = cli.trainer.validate(cli.model, cli.datamodule, ckpt_path=run_dir / "checkpoints" / "last.ckpt")
     exact = ["val/seq_acc", "val/char_acc"] + [f"val/pos_acc/{i}" for i in range(3)]
     assert {tag: events.Scalars(tag)[-1].value for tag in exact} == {tag: single[tag] for tag in exact}

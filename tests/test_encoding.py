@@ -1,4 +1,5 @@
-"""Encoding: concrete ids for a known problem and round trips against a plain string encoder."""
+"""Encoding: concrete ids for a known problem, round trips against a plain string encoder, the answer places, and
+the digit counts it refuses."""
 
 import numpy as np
 import pytest
@@ -65,10 +66,11 @@ def test_malformed_prediction_decodes_verbatim():
     assert encoding.decode_answers(ids) == ["5 9"]
 
 
-@pytest.mark.parametrize("digits", [0, -1, 10, 2.5])
+@pytest.mark.parametrize("digits", [0, -1, 10, 12, 2.5, "3"])
 def test_digits_out_of_range_is_refused(digits):
-    with pytest.raises(InputError, match="digits must be a whole number from 1 to 9"):
+    with pytest.raises(InputError) as refused:
         Encoding(digits)
+    assert str(refused.value) == f"digits must be a whole number from 1 to 9, got {digits!r}"
 
 
 def test_answer_places_name_what_each_answer_position_holds():

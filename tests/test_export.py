@@ -1,21 +1,27 @@
 """``export``: an ONNX model with a runner that answers exactly as the checkpoint does in a process that cannot import
-lit_addition or torch, and a model card whose numbers are the checkpoint's."""
+lit_addition or torch, and behaves as ``answer`` does on the command line; safetensors weights that answer as the
+checkpoint does in a process that cannot import Lightning; and a README.md whose front matter the Hub's own parser
+reads as the Space's settings and the model's metadata, and whose numbers are the checkpoint's."""
 
 import json
+import os
+import pty
 import subprocess
 import sys
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pytest
+from huggingface_hub import ModelCard, metadata_load
 from packaging.requirements import Requirement
-from processes import BLOCK_LIT_ADDITION
+from processes import BLOCK_LIGHTNING, BLOCK_LIT_ADDITION
 
 from lit_addition import AdditionDataModule, InputError
 from lit_addition.__main__ import main
-from lit_addition.commands.export import CARD_FILE, check_export, export
-from lit_addition.commands.model_card import model_card
+from lit_addition.commands.export import check_export, export
+from lit_addition.commands.model_card import CARD_FILE, model_card
 from lit_addition.inference import CheckpointAdder, read_checkpoint
 from lit_addition.runtime import APP, RUNNER, SHIPPED, encoding, requirements
 
@@ -40,13 +46,15 @@ runpy.run_path(f"{folder}/adder.py", run_name="__main__")
 BAD = ["5*3", "123+4", "-5+3", "", "٣+1", "1+2+3"]
 
 
-def test_export_writes_the_model_the_verbatim_core_the_runner_the_demo_and_the_card(exported):
+def test_export_writes_the_model_the_verbatim_core_the_runner_the_demo_the_weights_and_the_card(exported):
     assert {p.name for p in exported.iterdir()} == {
         "model.onnx",
         *SHIPPED,
         "facts.json",
         "requirements.txt",
-        CARD_FILE,
+        "model.safetensors",
+        "config.json",
+        "README.md",
         "notes.txt",
     }
     for name in SHIPPED:
@@ -81,16 +89,132 @@ def test_exported_model_answers_as_the_checkpoint_without_lit_addition_or_torch(
     assert isolated["answers"] == model.answer(good)
     assert isolated["errors"] == [str(error) for error in model.answer_each(BAD)]
     assert isolated["torch"] is False
-    # The runner as a script: one line per good problem, an error per bad one, status 2.
+    # The runner as a script: one line per good problem, an error per bad one and a summary, status 2.
     assert runner_lines == [f"12+34 = {model.answer(['12+34'])[0]}"]
-    assert result.stderr.strip().splitlines()[-1] == (
-        """error: argument 2: '5*3': '*' is not allowed: use only the digits 0-9, "+" and spaces, e.g. 535+61"""
-    )
+    assert result.stderr.strip().splitlines()[-2:] == [
+        """error: argument 2: '5*3': '*' is not allowed: use only the digits 0-9, "+" and spaces, e.g. 535+61""",
+        "error: 1 of 2 problem(s) could not be answered: fix the arguments named above",
+    ]
     assert result.returncode == 2
 
 
+def run_adder(exported: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """``python adder.py ARGS`` in the exported folder, as a user runs it there."""
+    command = [sys.executable, "-B", "adder.py", *args]  # -I would leave the folder off sys.path
+    return subprocess.run(command, input=stdin, capture_output=True, text=True, cwd=exported)
+
+
+def test_the_runner_answers_standard_input_as_answer_does(exported, checkpoint_path):
+    model = CheckpointAdder.load(checkpoint_path)
+    result = run_adder(exported, stdin="12+34\n5*3\n 99 + 1 \n")
+    assert result.stdout.splitlines() == [
+        f"12+34 = {model.answer(['12+34'])[0]}",
+        f"99 + 1 = {model.answer(['99+1'])[0]}",
+    ]
+    assert result.stderr.splitlines() == [
+        """error: line 2: '5*3': '*' is not allowed: use only the digits 0-9, "+" and spaces, e.g. 535+61""",
+        "error: 1 of 3 problem(s) could not be answered: fix the lines named above",
+    ]
+    assert result.returncode == 2
+    assert (run_adder(exported, stdin="").returncode, run_adder(exported, stdin="").stdout) == (0, "")
+
+
+def test_the_runner_writes_json_lines_as_answer_does(exported, checkpoint_path):
+    problems = ["12+34", "5*3", "123+4"]
+    result = run_adder(exported, "--json", *problems)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    expected = subprocess.run(
+        [sys.executable, "-m", "lit_addition", "answer", "--ckpt_path", str(checkpoint_path), "--json", *problems],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert records == [json.loads(line) for line in expected.stdout.splitlines()]
+    assert [record["line"] for record in records] == [1, 2, 3] and "answer" in records[0] and "error" in records[2]
+    assert result.stderr == expected.stderr and result.returncode == expected.returncode == 2
+
+
+def test_the_runner_has_help_and_says_how_to_type_at_a_terminal(exported, checkpoint_path):
+    result = run_adder(exported, "--help")
+    assert result.returncode == 0 and result.stdout.startswith("usage: python adder.py [-h] [--json]")
+    assert "--batch_size" in result.stdout and result.stderr == ""
+    # At a terminal: a line saying how to type, each problem answered as it is typed, Ctrl-D to end.
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-B", "adder.py"], stdin=terminal, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, cwd=exported,
+    )  # fmt: skip
+    os.close(terminal)
+    os.write(controller, b"12+34\n\x04")
+    out, err = process.communicate(timeout=60)
+    os.close(controller)
+    assert out == f"12+34 = {CheckpointAdder.load(checkpoint_path).answer(['12+34'])[0]}\n"
+    assert err == "reading one problem per line, such as 535+61; Ctrl-D to end\n" and process.returncode == 0
+
+
+# Run in a fresh interpreter that cannot import Lightning: the safetensors weights, loaded through huggingface_hub's
+# mixin and into a plain AdditionLSTM, answer the problems given.
+WITHOUT_LIGHTNING = (
+    BLOCK_LIGHTNING
+    + r"""
+import json
+import safetensors.torch
+from lit_addition.hub import HubAdditionLSTM
+from lit_addition.inference import NetworkAdder
+from lit_addition.network import AdditionLSTM
+from lit_addition.runtime.encoding import VOCAB_SIZE
+
+folder, problems_file = sys.argv[1:]
+problems = json.load(open(problems_file))
+hub = HubAdditionLSTM.from_pretrained(folder)
+config = json.load(open(f"{folder}/config.json"))
+plain = AdditionLSTM(VOCAB_SIZE, hub.encoding.answer_length, config["hidden_size"], config["num_layers"])
+safetensors.torch.load_model(plain, f"{folder}/model.safetensors")
+answers = {"hub": hub.adder().answer(problems), "plain": NetworkAdder(plain.eval(), hub.encoding).answer(problems)}
+print(json.dumps({**answers, "lightning": any(name.startswith("lightning") for name in sys.modules)}))
+"""
+)
+
+
+def test_safetensors_weights_answer_the_whole_test_split_as_the_checkpoint_without_lightning(
+    exported, checkpoint_path, tmp_path
+):
+    model = CheckpointAdder.load(checkpoint_path)
+    a, b = model.splits()["test"]
+    problems = [f"{x}+{y}" for x, y in zip(a.tolist(), b.tolist(), strict=True)]
+    (tmp_path / "problems.json").write_text(json.dumps(problems))
+    result = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", WITHOUT_LIGHTNING, str(exported), str(tmp_path / "problems.json")],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(result.stdout.splitlines()[-1])
+    assert len(problems) == 1_000 and loaded["hub"] == loaded["plain"] == model.answer(problems)
+    assert loaded["lightning"] is False
+    config = json.loads((exported / "config.json").read_text())
+    assert config == {**asdict(model.encoding), "hidden_size": 64, "num_layers": 1}
+
+
+def test_the_readme_front_matter_is_a_space_and_a_model_card_to_the_hubs_parser(exported, checkpoint_path):
+    card = ModelCard.load(exported / CARD_FILE)
+    data = card.data.to_dict()
+    assert {key: data[key] for key in ("sdk", "sdk_version", "app_file")} == {
+        "sdk": "gradio", "sdk_version": metadata.version("gradio"), "app_file": "app.py",
+    }  # fmt: skip
+    assert (data["license"], data["library_name"]) == ("apache-2.0", "lit_addition")
+    assert metadata.metadata("lit-addition")["License-Expression"] == "Apache-2.0"  # the license, from pyproject
+    assert {"addition", "lstm", "seq2seq"} <= set(data["tags"])
+    score = check_export(CheckpointAdder.load(checkpoint_path), CheckpointAdder.load(checkpoint_path)).score
+    results = {result.metric_name: result for result in card.data.eval_results}
+    assert results["test/seq_acc"].metric_value == score.seq_acc and results["test/seq_acc"].dataset_split == "test"
+    assert results["test/char_acc"].metric_value == score.char_acc
+    raw = metadata_load(exported / CARD_FILE)  # the YAML as the Hub stores it
+    assert raw["model-index"][0]["results"][0]["metrics"][0]["type"] == "exact_match"
+    # save_pretrained wrote its weights and config beside the card, not a card of its own over it.
+    assert card.text.lstrip().startswith("# lit_addition: 2-digit addition LSTM")
+    assert "PytorchModelHubMixin integration" not in card.text
+
+
 def test_model_card_reports_the_checkpoints_config_data_and_test_scores(exported, checkpoint_path, trained_data):
-    card = (exported / CARD_FILE).read_text()
+    card = ModelCard.load(exported / CARD_FILE).text
     data = AdditionDataModule(**trained_data)
     data.setup()
     test = data.problems("test")
@@ -102,7 +226,7 @@ def test_model_card_reports_the_checkpoints_config_data_and_test_scores(exported
     assert "| `hidden_size` | `64` |" in card and "| `seed` | `5` |" in card
     assert "Two whole numbers from 0 to 99 (at most 2 digit(s) each)" in card
     assert 'python adder.py "53+6" "99+1"' in card  # examples the 2-digit model accepts
-    assert "exported to ONNX from `tiny.ckpt`" in card
+    assert "exported to ONNX and safetensors from `tiny.ckpt`" in card
     for section in ("## Use", "## Model", "## Data", "## Evaluation", "## Intended use", "## Limits"):
         assert section in card
 
@@ -129,8 +253,10 @@ def test_a_checkpoint_without_a_test_split_gets_a_card_that_says_so(checkpoint_p
     adder = CheckpointAdder(checkpoint, checkpoint_path)
     assert check_export(adder, adder) is None and adder.facts["test_seq_acc"] is None
     card = model_card(adder, None)
-    assert "Not measured: the checkpoint records no data module with a test split" in card
-    assert "The checkpoint does not record its data module." in card
+    assert "Not measured: the checkpoint records no data module with a test split" in card.text
+    assert "The checkpoint does not record its data module." in card.text
+    assert card.data.eval_results is None and "model-index" not in card.data.to_dict()
+    assert card.data.sdk == "gradio"
 
 
 def test_export_refuses_a_file_as_output_and_a_bad_checkpoint(checkpoint_path, tmp_path, capsys):

@@ -1,13 +1,17 @@
-"""The model: output shapes, the parameter count against the Keras reference, and checkpoint mismatch errors."""
+"""The model: output shapes, the parameter count against the Keras reference, the decoder's constant input projected
+once computing what ``nn.LSTM`` computes on the repeated vector, and ``train/loss`` logged on exactly the steps the
+logger writes. (Checkpoints whose structure does not fit: test_checkpoints.py.)"""
 
 import csv
 
 import pytest
 import torch
-from lightning.pytorch import Trainer
+from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.loggers import CSVLogger
 
-from lit_addition import AdditionDataModule, AdditionModel, InputError
+from lit_addition import AdditionDataModule, AdditionModel
+from lit_addition.network import AdditionLSTM, answer_loss
+from lit_addition.runtime.encoding import VOCAB_SIZE
 
 KERAS_PARAMETERS_AT_3_DIGITS = 205_324
 EXTRA_LSTM_BIASES = 2 * 4 * 128  # bias_hh of the encoder and of the decoder
@@ -31,45 +35,56 @@ def test_decoder_layers_stack():
     assert added == 4 * 128 * (128 + 128) + 2 * 4 * 128
 
 
-def test_checkpoint_from_another_digit_count_is_refused_by_name():
-    checkpoint = {"hyper_parameters": dict(AdditionModel(digits=2).hparams)}
-    with pytest.raises(InputError, match=r"trained with digits=2 \(config has 3\)"):
-        AdditionModel(digits=3).on_load_checkpoint(checkpoint)
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_projecting_the_constant_input_once_is_the_lstm_on_the_repeated_vector(num_layers):
+    """Same parameters (one state dict loads into both), same logits and same gradients on random questions, to
+    float32 rounding; with biases and weights drawn wide enough that every gate is far from its resting value."""
+    torch.manual_seed(num_layers)
+    once = AdditionLSTM(VOCAB_SIZE, answer_length=4, hidden_size=32, num_layers=num_layers, project_once=True)
+    with torch.no_grad():
+        for parameter in once.parameters():
+            parameter.uniform_(-0.5, 0.5)
+    repeated = AdditionLSTM(VOCAB_SIZE, answer_length=4, hidden_size=32, num_layers=num_layers, project_once=False)
+    repeated.load_state_dict(once.state_dict())  # strict: nn.LSTM's own parameters, checkpoints unchanged
+    questions = torch.randint(0, VOCAB_SIZE, (64, 7))
+    answers = torch.randint(0, VOCAB_SIZE, (64, 4))
+    logits = {}
+    for name, net in (("once", once), ("repeated", repeated)):
+        logits[name] = net(questions)
+        answer_loss(logits[name], answers).backward()
+    assert logits["once"].abs().max() > 1  # far from a network that outputs next to nothing
+    torch.testing.assert_close(logits["once"], logits["repeated"], atol=1e-6, rtol=1e-5)
+    for (name, mine), theirs in zip(once.named_parameters(), repeated.parameters(), strict=True):
+        torch.testing.assert_close(mine.grad, theirs.grad, atol=1e-6, rtol=1e-5, msg=name)
 
 
-def test_checkpoint_with_matching_structure_is_accepted():
-    checkpoint = {"hyper_parameters": {**AdditionModel(digits=3).hparams, "learning_rate": 0.5}}
-    AdditionModel(digits=3).on_load_checkpoint(checkpoint)
+class LogEveryStep(Callback):
+    """Logs a constant on every training step: the steps the logger writes it on are the steps the logger writes."""
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        pl_module.log("probe", 1.0)
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [({"hidden_size": 0}, "hidden_size must be at least 1"), ({"warmup_fraction": 1.0}, "warmup_fraction")],
-)
-def test_bad_model_arguments_are_refused(kwargs, message):
-    with pytest.raises(InputError, match=message):
-        AdditionModel(**kwargs)
-
-
-def test_the_private_lightning_name_the_training_step_relies_on(tmp_path):
-    """``AdditionModel`` logs ``train/loss`` only on the steps Lightning's logger writes, which it learns from the
-    private ``trainer._logger_connector.should_update_logs``: it saved 12% of a step (scripts/ablations.py). If
-    Lightning renames or changes it, this test says so here rather than deep inside a fit."""
-    connector = type(Trainer()._logger_connector)
-    assert isinstance(getattr(connector, "should_update_logs", None), property), (
-        "Lightning no longer has trainer._logger_connector.should_update_logs: update AdditionModel._logs_this_step"
-    )
+def test_train_loss_is_logged_on_exactly_the_steps_the_logger_writes(tmp_path):
+    """``AdditionModel`` logs ``train/loss`` only on the steps the logger writes (every ``log_every_n_steps``-th),
+    since ``self.log`` costs a share of a step. Both the model's calls and the written rows are counted; nothing
+    private to Lightning is named."""
+    logged = []
 
     class Watched(AdditionModel):
-        def _logs_this_step(self) -> bool:
-            asked.append((self.trainer.global_step, super()._logs_this_step()))
-            return asked[-1][1]
+        def log(self, name, value, *args, **kwargs):
+            if name == "train/loss":
+                logged.append(self.trainer.global_step)
+            super().log(name, value, *args, **kwargs)
 
-    asked: list[tuple[int, bool]] = []
-    data = AdditionDataModule(digits=2, num_samples=600, test_samples=50, batch_size=64, both_orders=False)  # 9 steps
-    trainer = Trainer(max_epochs=1, log_every_n_steps=4, logger=CSVLogger(tmp_path), enable_progress_bar=False,
-                      enable_checkpointing=False, enable_model_summary=False, limit_val_batches=0)  # fmt: skip
+    data = AdditionDataModule(digits=2, num_samples=600, test_samples=50, batch_size=64)  # one order: 9 steps
+    trainer = Trainer(max_epochs=1, log_every_n_steps=4, logger=CSVLogger(tmp_path), callbacks=[LogEveryStep()],
+                      enable_progress_bar=False, enable_checkpointing=False, enable_model_summary=False,
+                      limit_val_batches=0)  # fmt: skip
     trainer.fit(Watched(digits=2), data)
-    assert [step for step, logs in asked if logs] == [3, 7]  # steps 4 and 8, as the logger counts them
     with open(tmp_path / "lightning_logs" / "version_0" / "metrics.csv") as written:
-        assert [row["step"] for row in csv.DictReader(written) if row.get("train/loss")] == ["3", "7"]
+        rows = list(csv.DictReader(written))
+    steps_written = [row["step"] for row in rows if row.get("probe")]
+    assert steps_written == ["3", "7"]  # steps 4 and 8 of 9, as the logger counts them
+    assert [row["step"] for row in rows if row.get("train/loss")] == steps_written
+    assert logged == [3, 7]  # and the model called self.log on those steps only

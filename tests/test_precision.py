@@ -4,23 +4,22 @@ any CPU one that has not). 16-mixed needs a GPU; see docs/precision.md."""
 
 import pytest
 import torch
+from helpers import LEARNING_RUN, QUIET
 
 from lit_addition.cli import build_cli
 from lit_addition.network import cpu_lstm_runs
 
-# Same data and schedule as the float32 learning test, which reaches 95.8-98.5% across seeds.
-LEARNING_RUN = [
-    *("fit", "--seed_everything=1", "--data.digits=2", "--data.num_samples=4000", "--data.test_samples=1000"),
-    *("--data.batch_size=64", "--model.learning_rate=0.01", "--trainer.max_epochs=30"),
-    *("--trainer.accelerator=cpu", "--trainer.precision=bf16-mixed", "--trainer.logger=false"),
-    *("--trainer.enable_progress_bar=false", "--samples.n=0"),
+# The float32 learning test's run (test_learning.py), in bf16-mixed.
+BF16_RUN = [
+    *("fit", *LEARNING_RUN, "--trainer.accelerator=cpu", "--trainer.precision=bf16-mixed"),
+    *QUIET,
 ]
 
 
 def learn_in_bf16_mixed(root) -> tuple[list[torch.dtype], torch.dtype]:
     """Train the learning run in bf16-mixed, check that it learned and kept float32 weights, and return the dtype
     of the encoder LSTM's output and of the logits, as a training step computes them."""
-    cli = build_cli([*LEARNING_RUN, f"--trainer.default_root_dir={root}"])
+    cli = build_cli([*BF16_RUN, f"--trainer.default_root_dir={root}"])
     model, trainer = cli.model, cli.trainer
     assert trainer.callback_metrics["val/seq_acc"].item() >= 0.90
     assert all(p.dtype == torch.float32 for p in model.parameters())  # the optimizer updates float32 weights
@@ -31,13 +30,12 @@ def learn_in_bf16_mixed(root) -> tuple[list[torch.dtype], torch.dtype]:
     return encoded, logits.dtype
 
 
-@pytest.mark.slow  # 30 epochs, as long as the float32 learning test
+@pytest.mark.slow  # as long as the float32 learning test
 @pytest.mark.skipif(
     not cpu_lstm_runs(torch.bfloat16),
     reason="this CPU has no bfloat16 LSTM (oneDNN needs AVX512-BF16 or AMX); the fallback test below covers it",
 )
 def test_bf16_mixed_on_a_bf16_cpu_runs_the_lstms_in_bfloat16_and_learns(tmp_path):
-    """bf16 reached 97.5% (seed 1)."""
     assert learn_in_bf16_mixed(tmp_path) == ([torch.bfloat16], torch.bfloat16)
 
 

@@ -1,5 +1,5 @@
 """LightningCLI's ``predict`` on lines of problems: the dataset of lines, and ``predictions.jsonl`` in the log
-directory with every line in place, bad lines included, written once even under DDP."""
+directory with every line in place, bad lines included, written once even under DDP (a slow test: two processes)."""
 
 import json
 import subprocess
@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from lit_addition import AdditionDataModule, InputError
-from lit_addition.__main__ import main
 from lit_addition.inference import CheckpointAdder
 from lit_addition.prediction import PREDICTIONS_FILE, ProblemLines
 from lit_addition.runtime.encoding import Encoding
@@ -59,27 +58,23 @@ def test_a_file_with_nothing_to_answer_is_refused(content, message, tmp_path):
     assert str(refused.value) == message.format(path=path)
 
 
-def data_args(trained_data: dict) -> list[str]:
-    return [f"--data.{name}={value}" for name, value in trained_data.items()]
+def data_args(checkpoint_path) -> list[str]:
+    """The data settings the checkpoint was trained with, as flags: the command line's defaults are another
+    config's."""
+    saved = CheckpointAdder.load(checkpoint_path).data_hparams
+    return [f"--data.{name}={value}" for name, value in saved.items() if value is not None]
 
 
-def predict(checkpoint_path, trained_data, *args):
-    """Run ``predict`` through ``main`` in this process, with the checkpoint's data; returns the exit status."""
-    data = data_args(trained_data)
-    try:
-        main(["predict", f"--ckpt_path={checkpoint_path}", *data, "--trainer.enable_progress_bar=false", *args])
-    except SystemExit as exit:
-        return exit.code
-    return 0
+def predict(checkpoint_path, run_main, *args):
+    """Run ``predict`` through ``main`` in this process, with the checkpoint's data."""
+    data = data_args(checkpoint_path)
+    return run_main("predict", f"--ckpt_path={checkpoint_path}", *data, "--trainer.enable_progress_bar=false", *args)
 
 
-def test_predict_file_writes_every_line_in_place_and_fails_at_the_end(
-    checkpoint_path, trained_data, tmp_path, monkeypatch, capsys
-):
-    monkeypatch.chdir(tmp_path)
+def test_predict_file_writes_every_line_in_place_and_fails_at_the_end(checkpoint_path, run_main, tmp_path):
     (tmp_path / "problems.txt").write_text("12+34\n5*3\n 99 + 1 \n-5+3\n")
-    status = predict(checkpoint_path, trained_data, "--data.predict_file=problems.txt")
-    written = tmp_path / "logs" / "addition" / "version_0" / PREDICTIONS_FILE
+    ran = predict(checkpoint_path, run_main, "--data.predict_file=problems.txt")
+    (written,) = tmp_path.glob(f"logs/*/version_0/{PREDICTIONS_FILE}")
     answers = CheckpointAdder.load(checkpoint_path).answer(["12+34", "99+1"])
     assert [json.loads(line) for line in written.read_text().splitlines()] == [
         {"line": 1, "problem": "12+34", "answer": answers[0]},
@@ -91,19 +86,17 @@ def test_predict_file_writes_every_line_in_place_and_fails_at_the_end(
             "error": "'-5+3': negative numbers are not supported: both numbers must be 0 or more",
         },
     ]
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
-    assert errors == [
+    assert ran.err == [
         f"error: line 2: {STAR}",
         "error: line 4: '-5+3': negative numbers are not supported: both numbers must be 0 or more",
         f"error: 2 line(s) could not be answered: each is named above and recorded in {written.relative_to(tmp_path)}",
     ]
-    assert status == 2
+    assert ran.status == 2
 
 
-def test_predict_without_a_file_answers_the_test_split(checkpoint_path, trained_data, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    status = predict(checkpoint_path, trained_data, "--trainer.logger=false", f"--trainer.default_root_dir={tmp_path}")
-    assert status == 0
+def test_predict_without_a_file_answers_the_test_split(checkpoint_path, trained_data, run_main, tmp_path):
+    ran = predict(checkpoint_path, run_main, "--trainer.logger=false", f"--trainer.default_root_dir={tmp_path}")
+    assert (ran.status, ran.err) == (0, [])
     records = [json.loads(line) for line in (tmp_path / PREDICTIONS_FILE).read_text().splitlines()]
     data = AdditionDataModule(**trained_data)
     data.setup()
@@ -113,12 +106,12 @@ def test_predict_without_a_file_answers_the_test_split(checkpoint_path, trained_
 
 
 @pytest.mark.slow
-def test_under_ddp_the_file_is_written_once_with_every_rank_share(checkpoint_path, trained_data, tmp_path):
+def test_under_ddp_the_file_is_written_once_with_every_rank_share(checkpoint_path, tmp_path):
     """Two CPU processes share 101 lines in batches of 8; rank 0 gathers and writes them all, in order."""
     problems = [f"{n % 100}+{n * 7 % 100}" for n in range(100)] + ["bad"]
     (tmp_path / "problems.txt").write_text("\n".join(problems) + "\n")
     result = subprocess.run(
-        [sys.executable, "-m", "lit_addition", "predict", f"--ckpt_path={checkpoint_path}", *data_args(trained_data)]
+        [sys.executable, "-m", "lit_addition", "predict", f"--ckpt_path={checkpoint_path}", *data_args(checkpoint_path)]
         + ["--data.predict_file=problems.txt", "--data.eval_batch_size=8", "--trainer.enable_progress_bar=false"]
         + ["--trainer.accelerator=cpu", "--trainer.devices=2", "--trainer.strategy=ddp"],
         cwd=tmp_path,
@@ -126,7 +119,8 @@ def test_under_ddp_the_file_is_written_once_with_every_rank_share(checkpoint_pat
         text=True,
     )
     assert result.returncode == 2, result.stderr
-    records = [json.loads(line) for line in (tmp_path / "logs/addition/version_0" / PREDICTIONS_FILE).open()]
+    (written,) = tmp_path.glob(f"logs/*/version_0/{PREDICTIONS_FILE}")
+    records = [json.loads(line) for line in written.open()]
     assert [r["line"] for r in records] == list(range(1, 102))
     assert [r["answer"] for r in records[:100]] == CheckpointAdder.load(checkpoint_path).answer(problems[:100])
     assert "error" in records[100]

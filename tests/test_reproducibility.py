@@ -1,86 +1,76 @@
-"""Same seed, same run; and a run stopped mid-epoch then resumed with ``--ckpt_path last`` ends exactly where an
-uninterrupted one does: same steps, same batches, same metrics, same weights."""
+"""Same seed, same run; and a run stopped mid-epoch by SIGTERM, then resumed with ``--ckpt_path last``, ends exactly
+where an uninterrupted one does: same steps, same batches, same metrics, same weights, and the training time goes on
+counting. The interrupted run is the one that needs a process of its own (it receives the signal); the others run in
+this process."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import lightning as L
 import torch
 import yaml
+from helpers import STEPS_PER_EPOCH, TINY, config, refusal, run_cli
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lit_addition import AdditionDataModule, AdditionModel
+from lit_addition.callbacks import TIME_METRIC
 
-PROBES = str(Path(__file__).parent)
-# 540 training problems in batches of 64: 9 steps an epoch. The run is cut after step 4, in the middle of epoch 0.
-TINY = [
-    "--data.digits=2",
-    "--data.num_samples=600",
-    "--data.test_samples=50",
-    "--data.batch_size=64",
-    "--data.both_orders=false",  # one order per problem: 540 in batches of 64 are 9 steps an epoch
-    "--trainer.max_epochs=2",
-    "--trainer.log_every_n_steps=1",
-    "--trainer.enable_progress_bar=false",
-    "--samples.n=0",
-]
-STEPS_PER_EPOCH, CUT_AT = 9, 4
+RUN = [*TINY, "--trainer.max_epochs=2", "--trainer.log_every_n_steps=1", "--trainer.enable_progress_bar=false"]
+RUN += ["--samples.n=0", "--model.lr_schedule=onecycle"]  # a schedule laid out for the whole run, resumed mid-way
+CUT_AT = 4  # the run is cut after step 4, in the middle of epoch 0
 
 
-def fit(*args: str, cwd: Path, status: int = 0) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [PROBES, os.environ.get("PYTHONPATH")]))}
-    result = subprocess.run(
-        [sys.executable, "-m", "lit_addition", "fit", *TINY, *args], cwd=cwd, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == status, result.stderr
-    return result
-
-
-def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+def scalars(run_dir) -> dict[str, list[tuple[int, float]]]:
     """Every scalar series in a run directory, all its event files together."""
     events = EventAccumulator(str(run_dir))
     events.Reload()
     return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
 
 
-def test_run_resumed_mid_epoch_ends_exactly_like_an_uninterrupted_one(tmp_path):
-    logs = tmp_path / "logs" / "addition"
+def test_run_resumed_mid_epoch_ends_exactly_like_an_uninterrupted_one(run_main, tmp_path):
+    logs = tmp_path / "logs" / config("3digit")["trainer"]["logger"]["init_args"]["name"]
     record = "--trainer.callbacks+=probes.RecordRank"
-    fit("--trainer.logger.version=whole", record, f"--trainer.callbacks.out={tmp_path / 'whole'}", cwd=tmp_path)
+    whole = run_main("fit", *RUN, "--trainer.logger.version=whole", record, f"--trainer.callbacks.out={tmp_path / 'w'}")
+    assert whole.status == 0, whole.err
 
-    fit(
-        "--trainer.logger.version=cut",
-        "--trainer.callbacks+=probes.SigtermAtStep",
-        f"--trainer.callbacks.step={CUT_AT}",
+    cut = run_cli(
+        *("fit", *RUN, "--trainer.logger.version=cut"),
+        *("--trainer.callbacks+=probes.SigtermAtStep", f"--trainer.callbacks.step={CUT_AT}"),
         cwd=tmp_path,
     )
+    # Lightning stops gracefully on SIGTERM (its SIGTERMException is a SystemExit without a code), saving last.ckpt.
+    assert cut.returncode == 0 and "Traceback" not in cut.stderr, cut.stderr
     stopped = torch.load(logs / "cut" / "checkpoints" / "last.ckpt", weights_only=False)
     assert (stopped["epoch"], stopped["global_step"]) == (0, CUT_AT)
     assert stopped["loops"]["fit_loop"]["epoch_loop.batch_progress"]["current"]["completed"] == CUT_AT
+    (timer,) = [state for key, state in stopped["callbacks"].items() if key.startswith("TrainingTime")]
+    seconds_before_the_cut = timer["time_elapsed"]["train"]
+    assert seconds_before_the_cut > 0
 
-    resumed = fit(
+    resumed = run_main(
+        "fit",
+        *RUN,
         "--trainer.logger.version=cut",
         "--ckpt_path=last",
         record,
-        f"--trainer.callbacks.out={tmp_path / 'resumed'}",
-        cwd=tmp_path,
+        f"--trainer.callbacks.out={tmp_path / 'r'}",
     )
-    assert "Restored all states from the checkpoint" in resumed.stdout + resumed.stderr
+    assert resumed.status == 0, resumed.err
 
-    whole, after = (json.loads((tmp_path / name / "rank0.json").read_text()) for name in ("whole", "resumed"))
-    assert after["splits"] == whole["splits"]
+    before, after = (json.loads((tmp_path / name / "rank0.json").read_text()) for name in ("w", "r"))
+    assert after["splits"] == before["splits"]
     # The resumed run takes up epoch 0 at the batch after the cut, and then sees the same epoch 1.
-    assert after["train"]["0"] == whole["train"]["0"][CUT_AT * 64 :]
-    assert after["train"]["1"] == whole["train"]["1"]
+    assert after["train"]["0"] == before["train"]["0"][CUT_AT * 64 :]
+    assert after["train"]["1"] == before["train"]["1"]
 
-    # Every logged series, steps and values, the interrupted epoch's training accuracies included.
-    expected = scalars(logs / "whole")
-    assert {"train/loss", "train/char_acc", "val/seq_acc", "val/pos_acc/0", "lr-AdamW"} <= expected.keys()
-    assert len(expected["train/loss"]) == 2 * STEPS_PER_EPOCH
-    assert scalars(logs / "cut") == expected
+    # Every logged series, steps and values, the interrupted epoch's training accuracies included; the training
+    # time, a clock, at the same steps, counting on from the time saved at the cut.
+    expected, got = scalars(logs / "whole"), scalars(logs / "cut")
+    assert {"train/loss", "train/char_acc", "val/seq_acc", "val/pos_acc/0", "train/lr", TIME_METRIC} <= expected.keys()
+    assert [step for step, _ in expected["train/loss"]][: 2 * STEPS_PER_EPOCH] == list(range(2 * STEPS_PER_EPOCH))
+    clock_whole, clock_cut = expected.pop(TIME_METRIC), got.pop(TIME_METRIC)
+    assert got == expected
+    assert [step for step, _ in clock_cut] == [step for step, _ in clock_whole]
+    assert seconds_before_the_cut < clock_cut[0][1] < clock_cut[1][1]
 
     final = {
         name: torch.load(logs / name / "checkpoints" / "last.ckpt", weights_only=False) for name in ("whole", "cut")
@@ -93,12 +83,12 @@ def test_run_resumed_mid_epoch_ends_exactly_like_an_uninterrupted_one(tmp_path):
     assert yaml.safe_load((logs / "cut" / "config.yaml").read_text())["ckpt_path"] == "last"
 
 
-def test_resuming_a_run_that_ended_at_max_steps_is_refused_with_one_line(tmp_path):
-    fit("--trainer.logger.version=short", f"--trainer.max_steps={CUT_AT}", cwd=tmp_path)
-    result = fit("--trainer.logger.version=short", "--ckpt_path=last", cwd=tmp_path, status=2)
-    assert "Traceback" not in result.stderr
-    expected = f"error: the checkpoint's one-cycle schedule spans {CUT_AT} steps, but this run is set up for 18"
-    assert result.stderr.strip().splitlines()[-1].startswith(expected)
+def test_resuming_a_run_that_ended_at_max_steps_is_refused_with_one_line(run_main):
+    assert run_main("fit", *RUN, "--trainer.logger.version=short", f"--trainer.max_steps={CUT_AT}").status == 0
+    reason = refusal(run_main("fit", *RUN, "--trainer.logger.version=short", "--ckpt_path=last"))
+    assert reason.startswith(
+        f"the checkpoint's one-cycle schedule spans {CUT_AT} steps, but this run is set up for {2 * STEPS_PER_EPOCH}: "
+    )
 
 
 def train_twice_with_one_seed() -> list[tuple[dict, dict]]:

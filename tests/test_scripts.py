@@ -1,103 +1,146 @@
-"""The benchmark and results scripts run in their small modes, so they cannot rot; no figure here is a speed claim."""
+"""The measuring scripts run in their quick modes into a temporary folder, so they cannot rot: each writes the files
+it promises, with the fields its reports need, figures that can be true (0 <= wrong <= problems, positive seconds,
+the epochs asked for) and rows that merge with earlier ones by config and seed. No figure here is a speed claim, and
+no script's own ratio or minimum is worked out again here. Each script runs in this process (its ``main``, with its
+own command line); the fits it measures run as a user runs them, in fresh processes."""
 
 import json
-import subprocess
+import runpy
 import sys
-from pathlib import Path
 
 import pytest
+import torch
+from helpers import ROOT, config
 
-ROOT = Path(__file__).resolve().parent.parent
+from lit_addition.network import cpu_lstm_runs
+from lit_addition.runtime.text import hard_problems
+
+SCRIPTS = ROOT / "scripts"
+HARD_2_DIGITS = {f"{a}+{b}" for _, a, b in hard_problems(2)}
 
 
-def run_script(name: str, *args: str) -> str:
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / name), *args], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
+def run_script(monkeypatch, capsys, name: str, *args: str) -> list[str]:
+    """``python scripts/NAME ARGS``, in this process; returns what it printed, line by line."""
+    monkeypatch.syspath_prepend(str(SCRIPTS))  # the scripts import each other, as from their own folder
+    monkeypatch.setattr(sys, "argv", [str(SCRIPTS / name), *args])
+    capsys.readouterr()
+    runpy.run_path(str(SCRIPTS / name), run_name="__main__")
+    return capsys.readouterr().out.splitlines()
 
 
-def test_benchmark_quick_writes_every_section(tmp_path):
-    run_script("benchmark.py", "--quick", "--output", str(tmp_path))
+def assert_asked_the_whole_space(row: dict) -> None:
+    """A row of a checkpoint asked every ordered 2-digit problem: counts that can be true."""
+    assert row["problems"] == 10_000 and row.get("whole_space", True) is True
+    assert 0 <= row["wrong"] <= row["problems"]
+    assert set(row["hard_wrong"]) <= HARD_2_DIGITS
+
+
+def assert_recorded_here(measured: dict, script: str) -> None:
+    """The machine and the command that measured a report, as the report's header names them."""
+    assert {"cpu", "cores", "gpu", "machine", "python", "lightning", "torch_threads", "date"} <= measured[
+        "machine"
+    ].keys()
+    assert measured["machine"]["cores"] >= 1 and measured["command"].startswith(f"python scripts/{script} ")
+
+
+def test_benchmark_quick_writes_every_section(monkeypatch, capsys, tmp_path):
+    printed = run_script(monkeypatch, capsys, "benchmark.py", "--quick", "--output", str(tmp_path))
+    assert printed[-1] == f"wrote {tmp_path / 'benchmarks.md'}"
     results = json.loads((tmp_path / "benchmarks.json").read_text())
-    assert [row["problems"] for row in results["data"]["configs"]] == [5_050, 55_000]
-    assert results["data"]["reference_loop"]["problems"] == 2_000
-    (overhead,) = results["overhead"]
-    assert overhead["batch_size"] == 32
-    assert overhead["ratio"] == overhead["lightning_s_per_epoch"] / overhead["bare_s_per_epoch"]
-    (recipe,) = results["time_to_accuracy"]
-    assert recipe["epochs_run"] == 2 and len(recipe["curve"]) == 2
-    assert 0 <= recipe["test_seq_acc"] <= 1
-    loop = results["tuned_loop"]
-    assert (loop["batch_size"], loop["peak_lr"], len(loop["runs"])) == (512, 0.02, 2)
-    assert loop["train_s_total"] == min(run["train_s_total"] for run in loop["runs"]) > 0
-    assert results["inference"]["problems"] == 5_050
-    analysis = results["analysis"]
-    assert (analysis["problems"], analysis["whole_space"]) == (10_000, True)
-    assert analysis["evaluation_s"] < analysis["total_s"]
-    report = (tmp_path / "benchmarks.md").read_text()
-    assert "`python scripts/benchmark.py --quick`" in report
-    headings = ("## 1. Generating", "## 2. Lightning's overhead", "## 3. Time to 99%", "## 4. Inference", "## 5. Error")
-    for heading in headings:
-        assert heading in report
-
-
-def test_results_table_rows_merge_by_config(tmp_path):
-    machine = {"cpu": "earlier CPU", "cores": 2, "gpu": None, "date": "2026-11-24"}
-    earlier = {"config": "5digit", "overrides": [], "machine": machine, "epochs_run": 8, "char_epoch": 3,
-               "char_train_s": 100.0, "seq_epoch": 5, "seq_train_s": 200.0, "test_seq_acc": 0.999,
-               "reference_epochs": 30, "curve": []}  # fmt: skip
-    stored = {"5digit": earlier}
-    (tmp_path / "results.json").write_text(json.dumps(stored))
-    run_script("results.py", "--configs", "2digit", "--output", str(tmp_path), "--", "--trainer.max_epochs=2")
-    rows = json.loads((tmp_path / "results.json").read_text())
-    assert rows["5digit"] == stored["5digit"]  # an earlier row survives a later run
-    row = rows["2digit"]
-    assert row["epochs_run"] == 2 and [r["epoch"] for r in row["curve"]] == [1, 2]
-    assert row["reference_epochs"] == 55
-    assert row["overrides"] == ["--trainer.max_epochs=2"]
-    table = (tmp_path / "results.md").read_text()
-    assert "| 5digit | 8 | 3 (100 s) | 5 (200 s) | 99.90% | 30 | earlier CPU, 2 cores, 2026-11-24 |" in table
-    assert "| 2digit `--trainer.max_epochs=2` | 2 |" in table
-
-
-@pytest.mark.slow  # torch.compile takes most of a minute to compile even for a few steps
-def test_ablations_quick_compares_every_change(tmp_path):
-    run_script("ablations.py", "--quick", "--output", str(tmp_path))
-    results = json.loads((tmp_path / "ablations.json").read_text())
-    changes = [row["change"] for row in results["rows"]]
-    assert changes[:2] == ["fused AdamW", "torch.compile"] and len(changes) == 8
-    assert changes[2].startswith("bf16 autocast (LSTMs in") and changes[3].startswith("bf16 autocast, LSTMs in float32")
-    for row in results["rows"]:
-        assert row["ratio"] == row["candidate_ms"] / row["baseline_ms"] and row["baseline_ms"] > 0
-    assert "| fused AdamW |" in (tmp_path / "ablations.md").read_text()
-
-
-def test_precision_quick_compares_three_runs():
-    table = run_script("precision.py", "--quick").splitlines()
-    rows = [line for line in table if line.startswith("| `")]
-    assert len(rows) == 3 and rows[0].startswith("| `32-true` |") and rows[0].endswith("| 1.00x |")
-    assert rows[1].startswith("| `bf16-mixed`, LSTMs in ") and "the fallback, forced" in rows[2]
-
-
-def test_seeds_quick_counts_every_ordered_problem_per_seed(tmp_path):
-    run_script(
-        "seeds.py", "--configs", "2digit", "--seeds", "2", "--output", str(tmp_path), "--", "--trainer.max_epochs=1"
+    assert_recorded_here(results, "benchmark.py")
+    assert results["quick"] is True
+    know = results["know"]
+    assert know["config"] == "2digit" and know["epochs"] == 2  # quick: the 2-digit config for two epochs
+    assert 0 < know["fit_epoch_s"] <= know["fit_s"] and know["ask_s"] > 0 and know["loop_s"] > 0
+    assert_asked_the_whole_space(know)
+    assert 0 <= know["loop_wrong"] <= 10_000 and 0 <= know["loop_final_val"] <= 1
+    if know["fit_99"] is not None:  # reached 99% exact on validation: at an epoch that ran
+        assert 0 <= know["fit_99"]["epoch"] < know["epochs"]
+    overhead = results["overhead"]
+    assert overhead["batch_size"] == config("2digit")["data"]["batch_size"]
+    assert overhead["bare_epoch_s"] > 0 and overhead["fit_epoch_s"] == know["fit_epoch_s"] and overhead["flops"] > 0
+    assert "float32" in results["peak_gflops"] and ("bfloat16" in results["peak_gflops"]) == cpu_lstm_runs(
+        torch.bfloat16
     )
+    assert results["setup_s"].keys() == {"2digit"} and results["setup_s"]["2digit"] > 0
+    report = (tmp_path / "benchmarks.md").read_text()
+    assert f"`{results['command']}`" in report
+    for heading in ("Time to know", "Lightning's own cost", "How close to the machine's limit",
+                    "Drawing and asking the problems"):  # fmt: skip
+        assert f"\n## {heading}\n" in report
+    assert f"**{know['wrong']:,}** of 10,000" in report
+
+
+def earlier_row(config_name: str, seed: int, overrides: list[str], wrong: int) -> dict:
+    """A row of seeds.json as an earlier run on another machine wrote it."""
+    machine = {"cpu": "earlier CPU", "cores": 8, "gpu": None, "machine": "an earlier machine", "python": "3.11",
+               "lightning": "2.6", "torch_threads": 8, "date": "2026-11-24"}  # fmt: skip
+    return {"config": config_name, "seed": seed, "overrides": overrides, "machine": machine,
+            "command": "python scripts/seeds.py", "epochs": 8, "train_s": 300.0, "process_s": 310.0,
+            "reached": {"char_acc": {"epoch": 2, "train_s": 80.0}, "seq_acc": {"epoch": 4, "train_s": 150.0}},
+            "checkpoint": "epoch007.ckpt", "problems": 1_000_000, "whole_space": False, "wrong": wrong,
+            "hard_wrong": [], "worst": ["99999+1 = 10000 (never)"] if wrong else []}  # fmt: skip
+
+
+def test_seeds_counts_every_problem_per_seed_and_merges_rows_by_config_and_seed(monkeypatch, capsys, tmp_path):
+    quick = ["--trainer.max_epochs=1"]
+    kept = earlier_row("5digit", 1234, [], wrong=3)
+    replaced = earlier_row("2digit", 7, quick, wrong=-1)  # the same config, seed and overrides as a row run now
+    (tmp_path / "seeds.json").write_text(json.dumps([kept, replaced]))
+    printed = run_script(
+        monkeypatch, capsys, "seeds.py", "--configs", "2digit", "--seeds", "1234", "7", "--output", str(tmp_path),
+        "--", *quick,
+    )  # fmt: skip
     rows = json.loads((tmp_path / "seeds.json").read_text())
-    assert [(row["config"], row["seed"], row["epochs"]) for row in rows] == [("2digit", 1234, 1), ("2digit", 1, 1)]
+    ours = [row for row in rows if row["config"] == "2digit"]
+    assert [(row["seed"], row["overrides"], row["epochs"]) for row in ours] == [(1234, quick, 1), (7, quick, 1)]
+    assert [row for row in rows if row["config"] == "5digit"] == [kept]  # an earlier row survives a later run
+    for row in ours:
+        assert_asked_the_whole_space(row)
+        assert_recorded_here(row, "seeds.py")
+        assert row["train_s"] > 0 and row["process_s"] > row["train_s"] and row["checkpoint"].startswith("epoch")
+        assert row["reached"].keys() == {"char_acc", "seq_acc"}
+        assert len(row["worst"]) == min(20, row["wrong"])
+    assert printed == [f"2digit seed {row['seed']}: {row['wrong']:,} wrong of 10,000" for row in ours]
+    table = (tmp_path / "seeds.md").read_text()
+    for row in ours:
+        assert f"| 2digit `--trainer.max_epochs=1` | {row['seed']} | 10,000 (all) | **{row['wrong']:,}** |" in table
+    assert (
+        "| 5digit | 1234 | 1,000,000 (sampled) | **3** | none | 4 (150.0 s) | 8 | 300.0 | earlier CPU, 8 cores" in table
+    )
+    # The reference's table: the shipped seed's row of each config run without overrides, here the earlier one.
+    results = (tmp_path / "results.md").read_text()
+    assert "| 5digit | 8 | 2 (80.0 s) | 4 (150.0 s) | 3 of 1,000,000 |" in results and "| 2digit |" not in results
+
+
+def test_precision_quick_compares_bf16_mixed_with_32_true(monkeypatch, capsys):
+    printed = run_script(monkeypatch, capsys, "precision.py", "--quick")
+    assert printed[0] == "# bf16-mixed on this CPU"
+    lstm = "in bfloat16" if cpu_lstm_runs(torch.bfloat16) else "in float32: this CPU has no bfloat16 LSTM"
+    assert printed[2].startswith("Measured by `python scripts/precision.py --quick`") and lstm in printed[2]
+    rows = [line.split(" | ") for line in printed if line.startswith("| `")]
+    assert [row[0] for row in rows] == ["| `32-true`", "| `bf16-mixed`"]
+    for _, accuracy, seconds, _ in rows:
+        assert 0 <= float(accuracy.removesuffix("%")) <= 100 and float(seconds) > 0
+    assert rows[0][3] == "1.00x |"  # the baseline, against itself
+
+
+@pytest.mark.slow  # one fit per step of the recipe, each in a fresh process: over half a minute
+def test_recipe_quick_adds_one_change_at_a_time(monkeypatch, capsys, tmp_path):
+    printed = run_script(monkeypatch, capsys, "recipe.py", "--quick", "--output", str(tmp_path))
+    assert printed[-1] == f"wrote {tmp_path / 'recipe.md'}"
+    results = json.loads((tmp_path / "recipe.json").read_text())
+    assert_recorded_here(results, "recipe.py")
+    rows = results["rows"]
+    assert results["config"] == "2digit" and len(rows) >= 2
+    assert rows[0]["change"] == "the recipe before" and all(row["change"].startswith("+ ") for row in rows[1:])
+    # Cumulative: each step keeps the undoings of the changes after it (the quick mode drops those of the epochs),
+    # and the last runs the config as shipped, but for the one epoch of the quick mode.
+    for before, after in zip(rows, rows[1:], strict=False):
+        assert set(after["arguments"]) <= set(before["arguments"])
+    assert rows[-1]["arguments"] == ["--trainer.max_epochs=1"] and len(rows[0]["arguments"]) > 1
     for row in rows:
-        assert (row["problems"], row["whole_space"]) == (10_000, True) and 0 < row["wrong"] <= 10_000
-        assert row["epoch_99"] is None and "99+99" in row["hard_wrong"]  # one epoch learns next to nothing
-    assert "| 2digit `--trainer.max_epochs=1` | 1234 | 10,000 (all) |" in (tmp_path / "seeds.md").read_text()
-
-
-@pytest.mark.slow  # seven short trainings, each in a fresh process
-def test_recipe_quick_adds_one_change_at_a_time(tmp_path):
-    run_script("recipe.py", "--quick", "--output", str(tmp_path))
-    rows = json.loads((tmp_path / "recipe.json").read_text())["rows"]
-    assert [len(row["arguments"]) for row in rows] == [5, 5, 4, 3, 2, 1, 0]  # the epochs stay at one in quick mode
-    decays = [argument for argument in rows[0]["arguments"] if argument.startswith("--model.weight_decay")]
-    assert decays[-1] == "--model.weight_decay=0"  # the last word on weight decay: none at the start
-    assert rows[0]["change"] == "the recipe before" and rows[-1]["arguments"] == []
-    assert all(row["problems"] == 10_000 and row["epochs"] == 1 for row in rows)
-    assert "| + weight decay 0.1 |" in (tmp_path / "recipe.md").read_text()
+        assert_asked_the_whole_space(row)
+        assert row["epochs"] == 1 and row["fit_s"] > 0 and row["examples"] > 0
+    table = (tmp_path / "recipe.md").read_text()
+    assert all(f"| {row['change']} |" in table for row in rows)

@@ -13,7 +13,9 @@ import os
 import sys
 from importlib import import_module
 
-COMMANDS = ("answer", "export", "analyze", "demo")
+COMMANDS = ("answer", "export", "analyze", "demo", "serve")
+# LightningCLI's own commands (its subcommands()), named here so that a mistyped command is refused without Lightning.
+TRAINER_COMMANDS = ("fit", "validate", "test", "predict")
 
 
 def run_command(name: str, args: list[str]) -> None:

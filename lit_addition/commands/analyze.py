@@ -106,6 +106,13 @@ def headline(report: dict[str, Any]) -> str:
     return line[0].upper() + line[1:]
 
 
+def _split_name(row: dict[str, Any]) -> str:
+    """A split as the tables name it: a split's problems were drawn once each and are asked both ways, so its 50
+    drawn test problems are about 100 ordered ones (fewer where a+b is b+a)."""
+    name = BUCKET_NAMES[row["split"]]
+    return name if row.get("drawn") is None else f"{name} ({row['drawn']:,} drawn, asked as a+b and b+a)"
+
+
 def _count_row(label: Any, row: dict[str, Any]) -> list[Any]:
     return [label, f"{row['problems']:,}", f"{row['wrong']:,}", _percent(row["accuracy"])]
 
@@ -117,7 +124,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [f"# What `{Path(report['checkpoint']).name}` knows", "", headline(report) + ".", ""]
     if not splits:
         lines += ["The checkpoint records no data module, so its train, val and test problems are not known.", ""]
-    rows = [_count_row("all", report)] + [_count_row(BUCKET_NAMES[r["split"]], r) for r in report["by_split"] or []]
+    rows = [_count_row("all", report)] + [_count_row(_split_name(r), r) for r in report["by_split"] or []]
     lines += _table(["", *counts], rows)
 
     lines += ["", "## Hard problems", "", "The problems a person tries first, always asked.", ""]

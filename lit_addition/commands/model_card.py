@@ -1,5 +1,11 @@
-"""The model card that ``export`` writes beside the ONNX model: what the model is, how it was trained and on what,
-how well it does on its held-out test split, what it is for, and where it stops working.
+"""The model card that ``export`` writes as the folder's ``README.md``: what the model is, how it was trained and on
+what, how well it does on its held-out test split, what it is for, and where it stops working.
+
+The card is built with huggingface_hub's card classes, so that its YAML front matter is what the Hub itself reads:
+the Space settings (:class:`~huggingface_hub.SpaceCardData`: ``sdk: gradio``, the installed Gradio's version,
+``app_file: app.py``) and the model metadata (:class:`~huggingface_hub.ModelCardData`: license, tags,
+``library_name``, and the test-split scores as :class:`~huggingface_hub.EvalResult` entries of its ``model-index``),
+one front matter for a folder that is both a model repository and a Space.
 
 Everything in the card comes from the checkpoint (its hyperparameters, its data module's hyperparameters, how long
 it trained) and from the test-split scores that ``export`` measures on the exported model itself.
@@ -7,22 +13,25 @@ it trained) and from the test-split scores that ``export`` measures on the expor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
 
+from huggingface_hub import EvalResult, ModelCard, ModelCardData, SpaceCardData
+
+from lit_addition.hub import LIBRARY_NAME, TAGS, license_id
 from lit_addition.inference import CheckpointAdder
 from lit_addition.runtime import APP, RUNNER, requirements
-from lit_addition.runtime.adder import ENCODING_KEY, INPUT_NAME, MODEL_FILE, OUTPUT_NAME, Score
+from lit_addition.runtime.adder import ENCODING_KEY, INPUT_NAME, MODEL_FILE, OUTPUT_NAME
 from lit_addition.runtime.encoding import VOCAB
 from lit_addition.runtime.text import problems_to_try
 
+if TYPE_CHECKING:
+    from lit_addition.commands.export import ExportCheck
 
-@dataclass(frozen=True)
-class ExportCheck:
-    """How the exported model does on the checkpoint's own test split, and how often it answers as the checkpoint."""
-
-    score: Score
-    agreement: float  # share of problems on which the exported model's answer is the checkpoint's
+CARD_FILE = "README.md"  # the Hub reads a repository's card, and a Space's settings, from its README.md
+APP_FILE = "app.py"  # what the Space runs: the web demo of lit_addition/runtime/app.py, copied verbatim
+WEIGHTS_FILE, CONFIG_FILE = "model.safetensors", "config.json"  # what PyTorchModelHubMixin.save_pretrained writes
+TASK = "text2text-generation"  # the Hub's task id that fits a problem string in, an answer string out
 
 
 def _table(rows: dict[str, Any]) -> str:
@@ -56,8 +65,53 @@ def _drawn(data: dict[str, Any]) -> str:
     return words
 
 
-def model_card(adder: CheckpointAdder, check: ExportCheck | None) -> str:
-    """The card as Markdown, for the model exported from ``adder``'s checkpoint, checked on its test split."""
+def eval_results(adder: CheckpointAdder, check: ExportCheck | None) -> list[EvalResult] | None:
+    """The test-split scores measured at export, as the Hub's evaluation results; None when nothing was measured."""
+    if check is None:
+        return None
+    seed, digits = adder.data_hparams["seed"], adder.encoding.digits
+    common = {
+        "task_type": TASK,
+        "task_name": "Addition of two whole numbers written as text",
+        "dataset_type": LIBRARY_NAME,
+        "dataset_name": f"{digits}-digit addition problems, test split (data seed {seed})",
+        "dataset_config": f"{digits}digit-seed{seed}",
+        "dataset_split": "test",
+    }
+    return [
+        EvalResult(**common, metric_type="exact_match", metric_name="test/seq_acc", metric_value=check.score.seq_acc),
+        EvalResult(**common, metric_type="accuracy", metric_name="test/char_acc", metric_value=check.score.char_acc),
+    ]
+
+
+def card_data(adder: CheckpointAdder, check: ExportCheck | None) -> ModelCardData:
+    """The front matter: the Space's settings and the model's metadata in one block."""
+    digits = adder.encoding.digits
+    space = SpaceCardData(
+        title=f"lit_addition: {digits}-digit addition",
+        sdk="gradio",
+        sdk_version=metadata.version("gradio"),
+        app_file=APP_FILE,
+    )
+    results = eval_results(adder, check)
+    return ModelCardData(
+        license=license_id(),
+        library_name=LIBRARY_NAME,
+        tags=list(TAGS),
+        model_name=f"lit_addition-{digits}digit" if results else None,
+        eval_results=results,
+        **space.to_dict(),
+    )
+
+
+def model_card(adder: CheckpointAdder, check: ExportCheck | None) -> ModelCard:
+    """The card for the model exported from ``adder``'s checkpoint, checked on its test split: the front matter of
+    :func:`card_data`, then the text."""
+    return ModelCard(f"---\n{card_data(adder, check).to_yaml()}\n---\n\n{card_text(adder, check)}")
+
+
+def card_text(adder: CheckpointAdder, check: ExportCheck | None) -> str:
+    """The card's Markdown text, below its front matter."""
     checkpoint, hp, data, encoding = adder.checkpoint, adder.hparams, adder.data_hparams, adder.encoding
     source = adder.source
     runner, app = requirements(RUNNER), requirements(APP)
@@ -84,7 +138,7 @@ were held out for validation, and {data["test_samples"]:,} more for the test spl
 
 A sequence-to-sequence LSTM that reads an addition problem such as `535+61` character by character and writes its
 sum, `596`. It was trained with lit_addition, a PyTorch Lightning reproduction of the Keras example *Sequence to
-sequence learning for performing number addition*, and exported to ONNX from `{source}`.
+sequence learning for performing number addition*, and exported to ONNX and safetensors from `{source}`.
 
 ## Use
 
@@ -100,6 +154,15 @@ from adder import OnnxAdder
 OnnxAdder().answer({examples!r})
 ```
 
+With torch, the safetensors weights load back through huggingface_hub's `PyTorchModelHubMixin`, from this folder or
+from the Hub, where lit_addition is installed with its `export` extra (`pip install -e ".[export]"` in its
+repository; Lightning is not needed); `config.json` holds the arguments that rebuild the network:
+
+```python
+from lit_addition.hub import HubAdditionLSTM
+HubAdditionLSTM.from_pretrained(".").adder().answer({examples!r})
+```
+
 The web demo, the page of the Hugging Face Space, also needs {" and ".join(f"`{r}`" for r in app)}
 (`requirements.txt` lists everything):
 
@@ -111,12 +174,13 @@ python app.py                      # http://127.0.0.1:7860; --host and --port to
 | file | what it is |
 |---|---|
 | `{MODEL_FILE}` | {onnx_file} |
+| `{WEIGHTS_FILE}`, `{CONFIG_FILE}` | the same weights for torch, and the arguments that rebuild the network |
 | `errors.py`, `encoding.py`, `text.py` | lit_addition's own error type, encoder and parser, copied verbatim |
 | `adder.py` | the runner: `OnnxAdder` (the same interface as lit_addition's `CheckpointAdder`) and a command line |
 | `app.py` | the web demo (Gradio): a page to try problems on, and an `answer` API endpoint |
 | `facts.json` | what the demo page says about the model: digits, parameters, test-split accuracy |
 | `requirements.txt` | everything the folder needs, the demo included |
-| `MODEL_CARD.md` | this card |
+| `{CARD_FILE}` | this card; its front matter holds the Space's settings and the model's metadata |
 
 ## Model
 

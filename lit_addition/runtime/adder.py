@@ -8,22 +8,32 @@ number of questions (:meth:`~Adder.log_probabilities`, the one batched forward p
 a card shows (:attr:`~Adder.facts`). Two adders implement it: ``lit_addition.inference.CheckpointAdder`` runs a
 checkpoint with torch, and :class:`OnnxAdder` runs the exported ``model.onnx`` with onnxruntime.
 
-``export`` copies this file, unchanged, beside ``model.onnx``::
+:func:`answer_stream` is the one loop that answers a stream of problems batch by batch and writes each answer as a
+line or a JSON record: ``python -m lit_addition answer`` runs it around a checkpoint, and this file's command line
+around the exported model.
+
+``export`` copies this file, unchanged, beside ``model.onnx``, where its command line behaves as ``answer`` does::
 
     python adder.py "535+61" "99+1"                   # prints 535+61 = 596 and 99+1 = 100
+    python adder.py < problems.txt                    # one problem per line, streamed
+    python adder.py --json "535+61" "5*3"             # JSON Lines; a bad problem: one error line, exit status 2
 
     from adder import OnnxAdder
     OnnxAdder().answer(["535+61", "7+8"])             # ["596", "15"]
 
-It imports NumPy and its neighbours in ``runtime/`` only, and onnxruntime when an :class:`OnnxAdder` is made.
+It imports NumPy, the standard library and its neighbours in ``runtime/`` only, and onnxruntime when an
+:class:`OnnxAdder` is made.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +42,11 @@ import numpy as np
 if __package__:  # imported from the lit_addition package
     from .encoding import Encoding
     from .errors import InputError
-    from .text import answer_line, parse_each
+    from .text import answer_line, parse_each, record, text_lines
 else:  # run or imported in an exported folder, beside its copies of the other runtime files
     from encoding import Encoding
     from errors import InputError
-    from text import answer_line, parse_each
+    from text import answer_line, parse_each, record, text_lines
 
 ANSWER_BATCH_SIZE = 1024  # problems per forward pass when answering
 MODEL_FILE = "model.onnx"
@@ -115,9 +125,12 @@ class Adder:
         problem was refused. Problems as typed, e.g. ``["535+61", " 7 + 8 "]``."""
         positions, a, b, errors = parse_each(problems, self.encoding.digits)
         results: list[str | InputError] = [errors.get(position, "") for position in range(len(problems))]
-        answers = self.encoding.decode_answers(self.predicted_ids(self.encoding.encode_questions(a, b), batch_size))
-        for position, answer in zip(positions.tolist(), answers, strict=True):
-            results[position] = answer
+        # Each distinct question is asked once, however often it comes ("7+8" and " 7 + 8 " are one question).
+        _, first, asked = np.unique(a * (self.encoding.max_operand + 1) + b, return_index=True, return_inverse=True)
+        ids = self.predicted_ids(self.encoding.encode_questions(a[first], b[first]), batch_size)
+        answers = self.encoding.decode_answers(ids)
+        for position, question in zip(positions.tolist(), asked.tolist(), strict=True):
+            results[position] = answers[question]
         return results
 
     def answer(self, problems: Sequence[str], batch_size: int = ANSWER_BATCH_SIZE) -> list[str]:
@@ -161,16 +174,81 @@ class OnnxAdder(Adder):
                 "source": self.path.name}  # fmt: skip
 
 
-def main(problems: Sequence[str]) -> int:
-    """Print ``problem = answer`` for each good problem and a one-line error for each bad one; 2 if any was bad."""
-    results = OnnxAdder().answer_each(problems)
-    for position, (problem, result) in enumerate(zip(problems, results, strict=True), start=1):
-        if isinstance(result, InputError):
-            print(f"error: argument {position}: {result}", file=sys.stderr)
-        else:
-            print(answer_line(problem, result))
-    return 2 if any(isinstance(result, InputError) for result in results) else 0
+def answer_stream(
+    adder: Adder, problems: Iterable[str], batch_size: int, as_json: bool, label: str = "line"
+) -> tuple[int, int]:
+    """Answer ``problems`` batch by batch, writing each answer to stdout and each error to stderr as it comes.
+
+    Returns:
+        How many problems there were, and how many of them could not be answered.
+    """
+    if batch_size < 1:
+        raise InputError(f"batch_size must be at least 1, got {batch_size}")
+    problems = iter(problems)
+    total = failed = 0
+    while batch := list(islice(problems, batch_size)):
+        for problem, result in zip(batch, adder.answer_each(batch, batch_size), strict=True):
+            total += 1
+            if isinstance(result, InputError):
+                failed += 1
+                print(f"error: {label} {total}: {result}", file=sys.stderr)
+            if as_json:
+                print(json.dumps(record(total, problem, result), ensure_ascii=False))
+            elif not isinstance(result, InputError):
+                print(answer_line(problem, result))
+        sys.stdout.flush()
+    return total, failed
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a command line that answers problems: ``answer``'s, and this file's."""
+    parser.add_argument(
+        "problems",
+        nargs="*",
+        help='problems such as "535+61"; none: read one per line from stdin. Put any that start with "-" after --',
+    )
+    parser.add_argument("--json", action="store_true", help="write JSON Lines: line, problem, answer or error")
+    parser.add_argument(
+        "--batch_size", type=int, default=ANSWER_BATCH_SIZE, help="problems per forward pass (default: %(default)s)"
+    )
+
+
+def answer_command(adder: Adder, options: argparse.Namespace) -> None:
+    """Answer the problems of a command line made by :func:`add_arguments`: those given, else one per line from
+    standard input (at a terminal, each as it is typed).
+
+    Raises:
+        InputError: at the end, when any problem could not be answered (each was named on stderr as it came).
+    """
+    if options.problems:
+        problems, label, batch_size = options.problems, "argument", options.batch_size
+    elif sys.stdin.isatty():  # a person typing: answer each line at once
+        print("reading one problem per line, such as 535+61; Ctrl-D to end", file=sys.stderr)
+        problems, label, batch_size = text_lines(sys.stdin.buffer), "line", 1
+    else:
+        problems, label, batch_size = text_lines(sys.stdin.buffer), "line", options.batch_size
+    total, failed = answer_stream(adder, problems, batch_size, options.json, label)
+    if failed:
+        raise InputError(f"{failed} of {total} problem(s) could not be answered: fix the {label}s named above")
+
+
+def main(args: Sequence[str] | None = None) -> int:
+    """The exported model's command line, as ``python -m lit_addition answer``: the problems given, or one per line
+    from standard input; ``problem = answer`` lines or, with ``--json``, JSON Lines; one ``error:`` line per bad
+    problem and exit status 2 if there was any."""
+    parser = argparse.ArgumentParser(prog="python adder.py", description="Answer addition problems with the model.")
+    add_arguments(parser)
+    options = parser.parse_args(args)
+    try:
+        answer_command(OnnxAdder(), options)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader went away (`python adder.py < big.txt | head`): stop quietly, as others do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -9,9 +9,16 @@ neighbours in ``runtime/``, and gets the model as an :class:`~lit_addition.runti
 The page: a problem box; the model's answer, the true sum and ☑ or ☒; the model's confidence in each answer
 character; clickable examples, long carry chains among them; the model's digits, size and test-split accuracy. A
 problem that ``answer`` would refuse shows the same one-line reason on the page. The API has one endpoint,
-``answer``: the problem string in, the model's answer string out, or an error whose message is the one-line reason::
+``answer``: the problem string in, the model's answer string out::
 
     gradio_client.Client("http://127.0.0.1:7860/").predict("535+61", api_name="/answer")  # "596"
+
+It is a batched Gradio function (``batch=True``, :data:`MAX_BATCH_SIZE`, :data:`CONCURRENCY_LIMIT`): requests that
+wait in Gradio's queue together are answered in one forward pass. In a batch an error would fail every request of
+it, so a bad problem is refused before it can join one, as it is submitted, by the endpoint's validator: HTTP 400
+whose ``detail`` is the one-line reason (``gradio_client`` raises ``httpx.HTTPStatusError``). Gradio 6's own refusal,
+``gr.validate(False, reason)``, is not read for a batched function (its result comes back as a tuple, which the queue
+takes as valid), so the validator raises the reason instead, which the queue answers with the 400.
 
 The server makes no outside requests (analytics off, no share link), listens on 127.0.0.1 unless told otherwise,
 and stops cleanly on Ctrl-C or SIGTERM.
@@ -45,6 +52,8 @@ else:  # run in an exported folder, beside its copies of the other runtime files
 RIGHT, WRONG = "☑ right", "☒ wrong"
 CSS = "#error textarea { color: #b91c1c; }"  # the reason a problem was refused, in red
 CONFIDENCE_HEADERS = ["character", "place", "confidence"]
+MAX_BATCH_SIZE = 64  # requests to the answer endpoint that share one forward pass
+CONCURRENCY_LIMIT = 2  # such batches at a time
 
 
 def describe(facts: dict[str, Any]) -> str:
@@ -89,11 +98,18 @@ def build_app(adder: Adder) -> gr.Blocks:
             return "", "", "", [], gr.Textbox(value=str(error), visible=True)
         return answer, truth, verdict, confidence, gr.Textbox(value="", visible=False)
 
-    def answer(problem: str) -> str:
-        """The model's answer to a problem such as "535+61"; an error names what is wrong with a bad problem."""
+    def refuse(problem: list[str]) -> tuple[list[dict[str, Any]]]:
+        """Gradio's check of each request as it is submitted, before it can join a batch (a batch of one): a bad
+        problem is refused alone, with HTTP 400 and its one-line reason."""
+        for each in problem:
+            parse(each, adder.encoding.digits)  # raises InputError, which Gradio's queue answers with the 400
+        return ([gr.validate(True, "")] * len(problem),)
+
+    def answer(problem: list[str]) -> tuple[list[str]]:
+        """The model's answers to a batch of problems such as "535+61", one per request, in one forward pass."""
         try:
-            return adder.answer([problem])[0]
-        except InputError as error:
+            return (adder.answer(problem),)
+        except InputError as error:  # only a call that skipped the queue, and so the check, gets here
             raise gr.Error(str(error), print_exception=False) from None
 
     digits = adder.encoding.digits
@@ -114,7 +130,11 @@ def build_app(adder: Adder) -> gr.Blocks:
         outputs = [model_answer, truth, verdict, confidence, refusal]
         gr.Examples([[example] for example in examples], problem, outputs, show, run_on_click=True)
         gr.on([problem.submit, submit.click], show, problem, outputs, api_visibility="private")
-        gr.api(answer, api_name="answer")
+        # The API endpoint: requests that arrive together share a forward pass; each bad one is refused on its own.
+        gr.on(
+            [], answer, problem, model_answer, api_name="answer", validator=refuse, batch=True,
+            max_batch_size=MAX_BATCH_SIZE, concurrency_limit=CONCURRENCY_LIMIT, show_progress="hidden",
+        )  # fmt: skip
     return app
 
 

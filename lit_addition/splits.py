@@ -1,0 +1,66 @@
+"""The train, val and test problems of a data set, drawn by a pure function of the data settings: the data module
+draws its splits with it, and the inference core regenerates a checkpoint's splits with it, without Lightning.
+
+No problem, and no problem with its operands swapped, is in two splits: all three come from one draw of unique
+problems (:func:`~lit_addition.problems.sample_problems`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from lit_addition.problems import count_problems, sample_problems
+from lit_addition.runtime.errors import InputError
+
+SPLITS = ("train", "val", "test")
+
+
+def validation_count(digits: int, num_samples: int, val_fraction: float, test_samples: int) -> int:
+    """How many of the ``num_samples`` problems are validation problems, once the sizes are known to fit the space.
+
+    Raises:
+        InputError: more problems asked for than exist, or a split size that leaves no training or validation problem.
+    """
+    val_count = round(num_samples * val_fraction)
+    if not 0 < val_count < num_samples:
+        raise InputError(
+            f"num_samples={num_samples} with val_fraction={val_fraction} leaves {val_count} validation and "
+            f"{num_samples - val_count} training problems; both need at least one: raise num_samples"
+        )
+    available = count_problems(digits)
+    if num_samples + test_samples > available:
+        raise InputError(
+            f"num_samples + test_samples = {num_samples:,} + {test_samples:,} = {num_samples + test_samples:,}, "
+            f"but only {available:,} distinct problems exist with up to {digits} digit(s) per operand (a+b and "
+            f"b+a count once): lower num_samples or test_samples so they add up to at most {available:,}"
+        )
+    return val_count
+
+
+def draw_splits(
+    digits: int,
+    num_samples: int,
+    val_fraction: float,
+    test_samples: int,
+    seed: int,
+    uniform_share: float = 0.0,
+    carry_share: float = 0.0,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The train, val and test problems of a data set, as operand arrays ``(a, b)``: one draw of ``num_samples +
+    test_samples`` unique problems from ``seed``; the last ``val_fraction`` of the first ``num_samples`` is
+    validation, the rest test. A pure function of its arguments, so the data module and a checkpoint's inference
+    core, given the same settings, get the same problems."""
+    val_count = validation_count(digits, num_samples, val_fraction, test_samples)
+    a, b = sample_problems(digits, num_samples + test_samples, np.random.default_rng(seed), uniform_share, carry_share)
+    bounds = {"train": (0, num_samples - val_count), "val": (num_samples - val_count, num_samples)}
+    bounds["test"] = (num_samples, len(a))
+    return {split: (a[start:end], b[start:end]) for split, (start, end) in bounds.items()}
+
+
+def split_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``settings`` (a data module's hyperparameters) that :func:`draw_splits` takes."""
+    return {name: settings[name] for name in inspect.signature(draw_splits).parameters if name in settings}

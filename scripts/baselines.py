@@ -1,0 +1,91 @@
+"""The plain PyTorch loops that lit_addition is measured against, over the package's own network, loss, metric and
+optimiser, with no Lightning:
+
+* :func:`bare_epochs`: the shipped recipe's network, data, optimiser and schedule in a bare loop, for Lightning's own
+  cost per epoch;
+* :func:`tuned_loop`: what a competent engineer writes without this project, the baseline of "time to know": the
+  reference's network as ``nn.LSTM`` runs it (its decoder reads the repeated vector), the config's problem counts,
+  split and seed drawn as the reference draws them, each problem in one order, the answer written as the reference
+  writes it, PyTorch's default AdamW at batch 512 under a one-cycle schedule to 0.02 over 12 epochs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from lit_addition import AdditionDataModule
+from lit_addition.data import ProblemTensors
+from lit_addition.metrics import AnswerAccuracy
+from lit_addition.model import optimizer_and_schedule
+from lit_addition.network import AdditionLSTM, answer_loss, build_network
+from lit_addition.runtime.encoding import VOCAB_SIZE
+
+TUNED = {"batch_size": 512, "learning_rate": 0.02, "epochs": 12}
+
+
+def run_loop(
+    net: AdditionLSTM, data: AdditionDataModule, recipe: Mapping[str, Any], epochs: int, fused: bool
+) -> list[dict]:
+    """Train ``net`` on ``data``'s training split for ``epochs`` epochs under ``recipe`` (the model's
+    hyperparameters; ``fused``: AdamW's one-kernel update), validating after each; one record per epoch: the
+    training seconds so far (validation excluded), the epoch's training and validation seconds, and the exact
+    validation accuracy."""
+    train, val = data.dataset("train"), data.dataset("val")
+    batch_size = data.hparams.batch_size
+    steps = epochs * -(-len(train) // batch_size)
+    optimizer, scheduler = optimizer_and_schedule(net.parameters(), recipe, steps, fused)
+    generator = torch.Generator().manual_seed(data.hparams.seed)
+    records, total = [], 0.0
+    for epoch in range(epochs):
+        net.train()
+        start = time.perf_counter()
+        for index in torch.randperm(len(train), generator=generator).split(batch_size):
+            loss = answer_loss(net(train.questions[index]), train.answers[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+        seconds = time.perf_counter() - start
+        total += seconds
+        start = time.perf_counter()
+        accuracy = exact(net, val)
+        records.append({"epoch": epoch, "train_s": total, "epoch_s": seconds, "val_s": time.perf_counter() - start,
+                        "val/seq_acc": accuracy})  # fmt: skip
+    return records
+
+
+def exact(net: AdditionLSTM, split: ProblemTensors) -> float:
+    """The share of a split's answers that ``net`` gets right in every character."""
+    accuracy = AnswerAccuracy(split.answers.shape[1], positions=False)
+    net.eval()
+    with torch.inference_mode():
+        for start in range(0, len(split), 8192):
+            accuracy.update(net(split.questions[start : start + 8192]).argmax(-1), split.answers[start : start + 8192])
+    return accuracy.compute()["seq_acc"].item()
+
+
+def bare_epochs(data_settings: Mapping[str, Any], recipe: Mapping[str, Any], epochs: int) -> list[dict]:
+    """The shipped recipe (``recipe``: the model's hyperparameters) on its own data, in a bare loop."""
+    data = AdditionDataModule(**data_settings)
+    data.setup()
+    torch.manual_seed(0)
+    _, net = build_network(recipe)
+    return run_loop(net, data, recipe, epochs, fused=True)  # the model's choice on a CPU
+
+
+def tuned_loop(data_settings: Mapping[str, Any], epochs: int = TUNED["epochs"]) -> tuple[list[dict], AdditionLSTM]:
+    """The tuned plain loop on a config's problem counts, split and seed; its records and its trained network."""
+    kept = {name: data_settings[name] for name in ("digits", "num_samples", "val_fraction", "test_samples", "seed")}
+    data = AdditionDataModule(**kept, batch_size=TUNED["batch_size"])  # the reference's draw, answer and order
+    data.setup()
+    torch.manual_seed(data_settings["seed"])
+    net = AdditionLSTM(VOCAB_SIZE, data.encoding.answer_length, project_once=False)
+    # torch.optim.AdamW's defaults but for the rate; OneCycleLR's default warm-up.
+    recipe = {"learning_rate": TUNED["learning_rate"], "betas": (0.9, 0.999), "weight_decay": 0.01,
+              "lr_schedule": "onecycle", "warmup_fraction": 0.3}  # fmt: skip
+    return run_loop(net, data, recipe, epochs, fused=False), net
