@@ -104,7 +104,7 @@ class AdditionDataModule(LightningDataModule):
             reference's sampling; problems stay unique and the splits disjoint whatever the share.
         carry_share: share of the problems (of all splits) drawn as carry chains, additions that carry from some
             column through every column above it into a new leading digit, such as ``99999+1`` or ``901+999``
-            (:func:`~lit_addition.problems.carry_chain_pairs`), which the other draws rarely give. 0, the default,
+            (:func:`~lit_addition.rare_problems.carry_chain_pairs`), which the other draws rarely give. 0, the default,
             draws none.
         batch_size: training batch size per device (per data-parallel rank). One optimizer step sees
             ``batch_size * devices * num_nodes * accumulate_grad_batches`` problems, printed and logged at the start

@@ -5,13 +5,13 @@ import pytest
 
 from lit_addition.problems import (
     _Block,
-    carry_chain_pairs,
     count_problems,
     digit_count_probabilities,
     problems_at,
     reference_loop,
     sample_problems,
 )
+from lit_addition.rare_problems import carry_chain_pairs
 from lit_addition.runtime.errors import InputError
 
 

@@ -1,0 +1,34 @@
+"""Draws of the problems that the reference's draw and a uniform one rarely give, which a model gets right last: carry
+chains into a new digit (``999+1``). Each returns ``count`` ordered pairs, repeats possible; ``sample_problems``
+(:mod:`lit_addition.problems`) takes its share of them, unique, as the data option ``carry_share`` asks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_GENERATE = np.array([(x, y) for x in range(10) for y in range(10) if x + y >= 10])
+_PROPAGATE = np.array([(x, 9 - x) for x in range(10)])
+
+
+def carry_chain_pairs(digits: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` ordered pairs (repeats possible) whose written addition carries from one column through every
+    column above it into a new leading digit, as in ``99999+1``, ``5+995`` or ``901+999``.
+
+    The chain starts at a column drawn uniformly from the ``digits`` columns. Columns below it get uniform digits;
+    the start column a digit pair that carries on its own (sum 10 or more); every column above it, with even
+    chances, a pair summing to exactly 9, which only passes the carry on (the long chains of ``99999+1``), or one that
+    carries on its own. Leading zeros make shorter operands (``00001`` is 1).
+    """
+    start = rng.integers(0, digits, count)
+    a = np.zeros(count, dtype=np.int64)
+    b = np.zeros(count, dtype=np.int64)
+    for column in range(digits):
+        uniform = rng.integers(0, 10, (count, 2))
+        generate = _GENERATE[rng.integers(0, len(_GENERATE), count)]
+        propagate = _PROPAGATE[rng.integers(0, len(_PROPAGATE), count)]
+        above = np.where((rng.random(count) < 0.5)[:, None], propagate, generate)
+        pair = np.where((column < start)[:, None], uniform, np.where((column == start)[:, None], generate, above))
+        a += pair[:, 0] * 10**column
+        b += pair[:, 1] * 10**column
+    return a, b
