@@ -106,6 +106,12 @@ class AdditionDataModule(LightningDataModule):
             column through every column above it into a new leading digit, such as ``99999+1`` or ``901+999``
             (:func:`~lit_addition.rare_problems.carry_chain_pairs`), which the other draws rarely give. 0, the default,
             draws none.
+        nines_share: share of the problems (of all splits) whose lowest columns each sum to 9 with no carry
+            through them, such as ``10+589`` or ``98+901`` (:func:`~lit_addition.rare_problems.nines_pairs`): the
+            problems a model that has learned to carry is last to stop carrying through. 0, the default, draws none.
+        top_nines_share: share of the problems (of all splits) whose highest columns are 9 in both operands, such
+            as ``998+996`` (:func:`~lit_addition.rare_problems.top_nines_pairs`): the top corner of the space, where a
+            carry must pass through one 9+9 column after another. 0, the default, draws none.
         batch_size: training batch size per device (per data-parallel rank). One optimizer step sees
             ``batch_size * devices * num_nodes * accumulate_grad_batches`` problems, printed and logged at the start
             of ``fit`` as ``global_batch_size``.
@@ -129,6 +135,8 @@ class AdditionDataModule(LightningDataModule):
         format_floor: ClosedUnitInterval = 0.0,
         uniform_share: ClosedUnitInterval = 0.0,
         carry_share: ClosedUnitInterval = 0.0,
+        nines_share: ClosedUnitInterval = 0.0,
+        top_nines_share: ClosedUnitInterval = 0.0,
         batch_size: PositiveInt = 32,
         eval_batch_size: PositiveInt = 2048,
         seed: int = 1234,

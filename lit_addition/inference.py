@@ -30,7 +30,13 @@ from lit_addition.splits import draw_splits, split_settings
 
 # Data options added after the first checkpoints were written, at the values that drew as those checkpoints did. A
 # checkpoint that does not record one was trained without it, whatever today's default is.
-_DATA_OPTIONS_BEFORE_THEY_EXISTED = {"both_orders": False, "uniform_share": 0.0, "carry_share": 0.0}
+_DATA_OPTIONS_BEFORE_THEY_EXISTED = {
+    "both_orders": False,
+    "uniform_share": 0.0,
+    "carry_share": 0.0,
+    "nines_share": 0.0,
+    "top_nines_share": 0.0,
+}
 
 _ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 _HOW_TO_GET_ONE = "pass a .ckpt file that `python -m lit_addition fit` wrote (under logs/*/version_*/checkpoints/)"

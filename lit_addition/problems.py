@@ -22,27 +22,14 @@ and asking for every one of the 500,500 three-digit problems is as quick as aski
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from lit_addition.rare_problems import carry_chain_pairs
+from lit_addition.rare_problems import carry_chain_pairs, nines_pairs, top_nines_pairs
 from lit_addition.runtime.encoding import MAX_DIGITS, Encoding, count_digits
 from lit_addition.runtime.errors import InputError
-
-
-def reference_loop(digits: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The reference's generator as it is written, one Python draw at a time: the ground truth that tests compare
-    :func:`sample_problems` against, and the speed baseline of the benchmark. It never ends if ``count`` is more
-    than exist."""
-    seen, problems = set(), []
-    while len(problems) < count:
-        a, b = (int("".join(rng.choice(list("0123456789"), rng.integers(1, digits + 1)))) for _ in range(2))
-        if (min(a, b), max(a, b)) not in seen:
-            seen.add((min(a, b), max(a, b)))
-            problems.append((a, b))
-    a, b = np.array(problems, dtype=np.int64).reshape(-1, 2).T
-    return a, b
 
 
 def count_problems(digits: int) -> int:
@@ -149,7 +136,13 @@ def _count_per_block(blocks: list[_Block], count: int, rng: np.random.Generator)
 
 
 def sample_problems(
-    digits: int, count: int, rng: np.random.Generator, uniform_share: float = 0.0, carry_share: float = 0.0
+    digits: int,
+    count: int,
+    rng: np.random.Generator,
+    uniform_share: float = 0.0,
+    carry_share: float = 0.0,
+    nines_share: float = 0.0,
+    top_nines_share: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``count`` problems ``a+b``, no two equal up to swapping ``a`` and ``b``, as the reference draws them.
 
@@ -162,6 +155,10 @@ def sample_problems(
             is the reference's sampling exactly; 1 draws uniformly over the whole problem space.
         carry_share: share of the ``count`` problems that are carry chains (see :func:`carry_chain_pairs`), drawn
             first; the rest are drawn as above from the problems not already taken. 0, the default, draws none.
+        nines_share: share of the ``count`` problems whose lowest columns sum to 9 with no carry through them (see
+            :func:`nines_pairs`), drawn after the carry chains. 0, the default, draws none.
+        top_nines_share: share of the ``count`` problems whose highest columns are 9 in both operands (see
+            :func:`top_nines_pairs`), drawn last of the three. 0, the default, draws none.
 
     Returns:
         The operands ``a`` and ``b`` as int64 arrays, in random order.
@@ -173,9 +170,13 @@ def sample_problems(
             f"asked for {count:,} problems but only {available:,} distinct problems exist with up to {digits} "
             f"digit(s) per operand (a+b and b+a count once): ask for at most {available:,}, or raise digits"
         )
-    check_shares(uniform_share=uniform_share, carry_share=carry_share)
-    if carry_share > 0:
-        return _with_carry_chains(digits, count, rng, uniform_share, carry_share)
+    shares = {"carry_share": carry_share, "nines_share": nines_share, "top_nines_share": top_nines_share}
+    check_shares(uniform_share=uniform_share, **shares)
+    draws = {"carry_share": carry_chain_pairs, "nines_share": nines_pairs, "top_nines_share": top_nines_pairs}
+    kinds = [(name, draws[name], share) for name, share in shares.items()]
+    chains = [(name, draw, share) for name, draw, share in kinds if share > 0]
+    if chains:
+        return _with_chains(digits, count, rng, uniform_share, chains)
     if count == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     blocks = _blocks(digits, uniform_share)
@@ -193,7 +194,7 @@ def sample_problems(
 # Digit pairs (x, y) whose column sum carries whatever comes in (x + y >= 10), and those that pass an incoming carry
 # on (x + y == 9).
 def check_shares(**shares: float) -> None:
-    """Refuse a share of the draws (``uniform_share``, ``carry_share``) outside 0 to 1, naming it."""
+    """Refuse a share of the draws (``uniform_share``, ``carry_share``, ...) outside 0 to 1, naming it."""
     for name, share in shares.items():
         if not 0 <= share <= 1:
             raise InputError(f"{name} must lie between 0 and 1, got {share}")
@@ -204,30 +205,30 @@ def pair_keys(a: np.ndarray, b: np.ndarray, digits: int) -> np.ndarray:
     return np.minimum(a, b) * 10**digits + np.maximum(a, b)
 
 
-def _with_carry_chains(
-    digits: int, count: int, rng: np.random.Generator, uniform_share: float, carry_share: float
+def _with_chains(
+    digits: int, count: int, rng: np.random.Generator, uniform_share: float, chains: list[tuple[str, Callable, float]]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``round(carry_share * count)`` distinct carry chains, then the rest from :func:`sample_problems` without
-    them, shuffled together."""
-    wanted = round(carry_share * count)
+    """For each ``(name, draw, share)`` of ``chains`` in turn, ``round(share * count)`` distinct problems that
+    ``draw`` makes, none of them an earlier one; then the rest from :func:`sample_problems` without them, shuffled
+    together."""
     a, b = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    for _ in range(100):
-        if len(a) >= wanted:
-            break
-        more_a, more_b = carry_chain_pairs(digits, 2 * (wanted - len(a)) + 64, rng)
-        a, b = np.concatenate([a, more_a]), np.concatenate([b, more_b])
-        _, first = np.unique(pair_keys(a, b, digits), return_index=True)
-        first.sort()  # the first draw of each problem, in the order drawn
-        a, b = a[first], b[first]
-    if len(a) < wanted:
-        raise InputError(
-            f"could not draw {wanted:,} distinct carry chains with up to {digits} digit(s): lower carry_share"
-        )
-    a, b = a[:wanted], b[:wanted]
-    # Draw as many more as could clash with the carry chains, then drop those that do.
+    for name, draw, share in chains:
+        wanted = len(a) + round(share * count)
+        for _ in range(100):
+            if len(a) >= wanted:
+                break
+            more_a, more_b = draw(digits, 2 * (wanted - len(a)) + 64, rng)
+            a, b = np.concatenate([a, more_a]), np.concatenate([b, more_b])
+            _, first = np.unique(pair_keys(a, b, digits), return_index=True)
+            first.sort()  # the first draw of each problem, in the order drawn
+            a, b = a[first], b[first]
+        if len(a) < wanted:
+            raise InputError(f"could not draw {round(share * count):,} distinct problems for {name}: lower {name}")
+        a, b = a[:wanted], b[:wanted]
+    # Draw as many more as could clash with those, then drop those that do.
     rest_a, rest_b = sample_problems(digits, count, rng, uniform_share)
     fresh = ~np.isin(pair_keys(rest_a, rest_b, digits), pair_keys(a, b, digits))
-    rest_a, rest_b = rest_a[fresh][: count - wanted], rest_b[fresh][: count - wanted]
+    rest_a, rest_b = rest_a[fresh][: count - len(a)], rest_b[fresh][: count - len(a)]
     order = rng.permutation(count)
     return np.concatenate([a, rest_a])[order], np.concatenate([b, rest_b])[order]
 

@@ -49,13 +49,17 @@ def draw_splits(
     seed: int,
     uniform_share: float = 0.0,
     carry_share: float = 0.0,
+    nines_share: float = 0.0,
+    top_nines_share: float = 0.0,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The train, val and test problems of a data set, as operand arrays ``(a, b)``: one draw of ``num_samples +
     test_samples`` unique problems from ``seed``; the last ``val_fraction`` of the first ``num_samples`` is
     validation, the rest test. A pure function of its arguments, so the data module and a checkpoint's inference
     core, given the same settings, get the same problems."""
     val_count = validation_count(digits, num_samples, val_fraction, test_samples)
-    a, b = sample_problems(digits, num_samples + test_samples, np.random.default_rng(seed), uniform_share, carry_share)
+    rng = np.random.default_rng(seed)
+    shares = {"carry_share": carry_share, "nines_share": nines_share, "top_nines_share": top_nines_share}
+    a, b = sample_problems(digits, num_samples + test_samples, rng, uniform_share, **shares)
     bounds = {"train": (0, num_samples - val_count), "val": (num_samples - val_count, num_samples)}
     bounds["test"] = (num_samples, len(a))
     return {split: (a[start:end], b[start:end]) for split, (start, end) in bounds.items()}

@@ -21,6 +21,13 @@ from report import DOCS, command, header, machine, seconds, table
 from runs import fit, knows
 
 SHIPPED_SEED = 1234
+# The seeds each recipe was chosen on (scripts/recipe.py's runs and the sweeps of issue 17); any other is fresh.
+CHOSEN_ON = {
+    "2digit": {1234, *range(1, 13)},
+    "3digit": {1234, *range(1, 9), *range(101, 106), *range(201, 206), *range(301, 306), *range(401, 406)},
+    "4digit": {1234},
+    "5digit": {1234},
+}
 # Epochs to "99% train/test accuracy" in the reference's results table (Keras' per-character accuracy, batch 32).
 REFERENCE_EPOCHS = {"2digit": 55, "3digit": 100, "4digit": 20, "5digit": 30}
 
@@ -58,7 +65,8 @@ def write(rows: list[dict], output: Path) -> None:
     lines += table(
         ["config", "seed", "problems asked", "wrong", "hard problems missed", "99% exact: epoch (s)", "epochs",
          "fit s", "machine, date"],
-        [[f"{r['config']}{' `' + ' '.join(r['overrides']) + '`' if r['overrides'] else ''}", r["seed"],
+        [[f"{r['config']}{' `' + ' '.join(r['overrides']) + '`' if r['overrides'] else ''}",
+          f"{r['seed']}" + (" (chosen on)" if r["seed"] in CHOSEN_ON[r["config"]] else " (fresh)"),
           f"{r['problems']:,}" + (" (all)" if r["whole_space"] else " (sampled)"), f"**{r['wrong']:,}**",
           ", ".join(r["hard_wrong"]) or "none", _reached(r, "seq_acc"), r["epochs"], seconds(r["train_s"]),
           f"{r['machine']['cpu']}, {r['machine']['cores']} cores, {r['machine']['date']}"] for r in rows],

@@ -8,11 +8,23 @@ from lit_addition.problems import (
     count_problems,
     digit_count_probabilities,
     problems_at,
-    reference_loop,
     sample_problems,
 )
-from lit_addition.rare_problems import carry_chain_pairs
+from lit_addition.rare_problems import carry_chain_pairs, nines_pairs, top_nines_pairs
 from lit_addition.runtime.errors import InputError
+
+
+def reference_loop(digits: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The reference's generator as it is written, one Python draw at a time: the ground truth that
+    :func:`sample_problems` is compared against. It never ends if ``count`` is more than exist."""
+    seen, problems = set(), []
+    while len(problems) < count:
+        a, b = (int("".join(rng.choice(list("0123456789"), rng.integers(1, digits + 1)))) for _ in range(2))
+        if (min(a, b), max(a, b)) not in seen:
+            seen.add((min(a, b), max(a, b)))
+            problems.append((a, b))
+    a, b = np.array(problems, dtype=np.int64).reshape(-1, 2).T
+    return a, b
 
 
 def unordered(a: np.ndarray, b: np.ndarray) -> set[tuple[int, int]]:
@@ -160,6 +172,46 @@ def test_carry_share_zero_is_the_draw_without_it():
     without = sample_problems(3, 5_000, np.random.default_rng(12), uniform_share=0.25)
     zero = sample_problems(3, 5_000, np.random.default_rng(12), uniform_share=0.25, carry_share=0.0)
     assert all(np.array_equal(x, y) for x, y in zip(without, zero, strict=True))
+
+
+@pytest.mark.parametrize("digits", [1, 3, 5])
+def test_nines_pairs_sum_to_nine_in_every_column_from_the_units_up_to_some_column(digits):
+    a, b = nines_pairs(digits, 5_000, np.random.default_rng(13))
+    assert a.max() < 10**digits and b.max() < 10**digits
+    nine_columns = np.zeros(len(a), dtype=int)  # how many of the lowest columns sum to exactly 9
+    for column in range(digits):
+        low = (a // 10**column % 10 + b // 10**column % 10 == 9) & (nine_columns == column)
+        nine_columns += low
+    assert nine_columns.min() >= 1
+    # The run of 9-sum columns ends at a column drawn uniformly: every length appears, the longest included.
+    assert set(nine_columns) == set(range(1, digits + 1))
+
+
+def test_nines_share_takes_its_share_and_keeps_the_problems_unique():
+    a, b = sample_problems(3, 20_000, np.random.default_rng(14), uniform_share=0.25, carry_share=0.1, nines_share=0.1)
+    assert len(unordered(a, b)) == 20_000
+    assert np.mean((a % 10 + b % 10) == 9) >= 0.1
+    zero = sample_problems(3, 5_000, np.random.default_rng(15), carry_share=0.1, nines_share=0.0)
+    without = sample_problems(3, 5_000, np.random.default_rng(15), carry_share=0.1)
+    assert all(np.array_equal(x, y) for x, y in zip(without, zero, strict=True))
+
+
+@pytest.mark.parametrize("digits", [1, 3, 5])
+def test_top_nines_pairs_have_nines_from_the_top_column_down_to_some_column(digits):
+    a, b = top_nines_pairs(digits, 5_000, np.random.default_rng(16))
+    assert a.max() < 10**digits and b.max() < 10**digits
+    top_nines = np.zeros(len(a), dtype=int)  # how many of the highest columns are 9 in both operands
+    for column in reversed(range(digits)):
+        top_nines += (a // 10**column % 10 == 9) & (b // 10**column % 10 == 9) & (top_nines == digits - 1 - column)
+    assert top_nines.min() >= 1
+    assert set(top_nines) == set(range(1, digits + 1))
+
+
+def test_a_small_top_nines_share_covers_the_top_corner_of_the_space():
+    a, b = sample_problems(3, 55_000, np.random.default_rng(17), uniform_share=0.25, top_nines_share=0.01)
+    assert len(unordered(a, b)) == 55_000
+    corner = unordered(a[(a >= 990) & (b >= 990)], b[(a >= 990) & (b >= 990)])
+    assert len(corner) == 55  # every problem 99x+99y, a+b and b+a counting once
 
 
 def test_carry_share_too_large_for_the_space_is_refused():

@@ -62,6 +62,10 @@ def _drawn(data: dict[str, Any]) -> str:
         words += f", {data['uniform_share']:.0%} of the draws instead uniform over all ordered pairs"
     if data.get("carry_share"):
         words += f", and {data['carry_share']:.0%} of the problems drawn as carry chains into a new digit"
+    if data.get("nines_share"):
+        words += f", and {data['nines_share']:.0%} with columns summing to 9 below any carry, such as 10+589"
+    if data.get("top_nines_share"):
+        words += f", and {data['top_nines_share']:.0%} with 9 in the highest columns of both, such as 998+996"
     return words
 
 
