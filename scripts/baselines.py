@@ -1,8 +1,8 @@
 """The plain PyTorch loops that lit_addition is measured against, over the package's own network, loss, metric and
 optimiser, with no Lightning:
 
-* :func:`bare_epochs`: the shipped recipe's network, data, optimiser and schedule in a bare loop, for Lightning's own
-  cost per epoch;
+* :func:`bare_epochs`: the shipped recipe's network, data, optimiser, schedule and clipping in a bare loop, for
+  Lightning's own cost per epoch;
 * :func:`tuned_loop`: what a competent engineer writes without this project, the baseline of "time to know": the
   reference's network as ``nn.LSTM`` runs it (its decoder reads the repeated vector), the config's problem counts,
   split and seed drawn as the reference draws them, each problem in one order, the answer written as the reference
@@ -28,10 +28,16 @@ TUNED = {"batch_size": 512, "learning_rate": 0.02, "epochs": 12}
 
 
 def run_loop(
-    net: AdditionLSTM, data: AdditionDataModule, recipe: Mapping[str, Any], epochs: int, fused: bool
+    net: AdditionLSTM,
+    data: AdditionDataModule,
+    recipe: Mapping[str, Any],
+    epochs: int,
+    fused: bool,
+    clip: float | None = None,
 ) -> list[dict]:
     """Train ``net`` on ``data``'s training split for ``epochs`` epochs under ``recipe`` (the model's
-    hyperparameters; ``fused``: AdamW's one-kernel update), validating after each; one record per epoch: the
+    hyperparameters; ``fused``: AdamW's one-kernel update; ``clip``: the gradients' largest norm, as the Trainer's
+    ``gradient_clip_val`` clips them), validating after each; one record per epoch: the
     training seconds so far (validation excluded), the epoch's training and validation seconds, and the exact
     validation accuracy."""
     train, val = data.dataset("train"), data.dataset("val")
@@ -47,6 +53,8 @@ def run_loop(
             loss = answer_loss(net(train.questions[index]), train.answers[index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if clip:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
@@ -69,13 +77,16 @@ def exact(net: AdditionLSTM, split: ProblemTensors) -> float:
     return accuracy.compute()["seq_acc"].item()
 
 
-def bare_epochs(data_settings: Mapping[str, Any], recipe: Mapping[str, Any], epochs: int) -> list[dict]:
-    """The shipped recipe (``recipe``: the model's hyperparameters) on its own data, in a bare loop."""
+def bare_epochs(
+    data_settings: Mapping[str, Any], recipe: Mapping[str, Any], epochs: int, clip: float | None
+) -> list[dict]:
+    """The shipped recipe (``recipe``: the model's hyperparameters; ``clip``: the Trainer's ``gradient_clip_val``) on
+    its own data, in a bare loop."""
     data = AdditionDataModule(**data_settings)
     data.setup()
     torch.manual_seed(0)
     _, net = build_network(recipe)
-    return run_loop(net, data, recipe, epochs, fused=True)  # the model's choice on a CPU
+    return run_loop(net, data, recipe, epochs, fused=True, clip=clip)  # fused: the model's choice on a CPU
 
 
 def tuned_loop(data_settings: Mapping[str, Any], epochs: int = TUNED["epochs"]) -> tuple[list[dict], AdditionLSTM]:
