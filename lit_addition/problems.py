@@ -170,11 +170,12 @@ def sample_problems(
             f"asked for {count:,} problems but only {available:,} distinct problems exist with up to {digits} "
             f"digit(s) per operand (a+b and b+a count once): ask for at most {available:,}, or raise digits"
         )
-    shares = {"carry_share": carry_share, "nines_share": nines_share, "top_nines_share": top_nines_share}
-    check_shares(uniform_share=uniform_share, **shares)
-    draws = {"carry_share": carry_chain_pairs, "nines_share": nines_pairs, "top_nines_share": top_nines_pairs}
-    kinds = [(name, draws[name], share) for name, share in shares.items()]
-    chains = [(name, draw, share) for name, draw, share in kinds if share > 0]
+    check_shares(
+        uniform_share=uniform_share, carry_share=carry_share, nines_share=nines_share, top_nines_share=top_nines_share
+    )
+    kinds = [("carry_share", carry_chain_pairs, carry_share), ("nines_share", nines_pairs, nines_share),
+             ("top_nines_share", top_nines_pairs, top_nines_share)]  # fmt: skip
+    chains = [kind for kind in kinds if kind[2] > 0]
     if chains:
         return _with_chains(digits, count, rng, uniform_share, chains)
     if count == 0:

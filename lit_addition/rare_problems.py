@@ -7,10 +7,24 @@ and ``top_nines_share`` ask.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 _GENERATE = np.array([(x, y) for x in range(10) for y in range(10) if x + y >= 10])
 _PROPAGATE = np.array([(x, 9 - x) for x in range(10)])
+
+
+def _from_columns(digits: int, count: int, column_pairs: Callable[[int], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The operands whose digits in each column, units first, are the ``(count, 2)`` digit pairs that
+    ``column_pairs(column)`` gives."""
+    a = np.zeros(count, dtype=np.int64)
+    b = np.zeros(count, dtype=np.int64)
+    for column in range(digits):
+        pair = column_pairs(column)
+        a += pair[:, 0] * 10**column
+        b += pair[:, 1] * 10**column
+    return a, b
 
 
 def carry_chain_pairs(digits: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -23,17 +37,15 @@ def carry_chain_pairs(digits: int, count: int, rng: np.random.Generator) -> tupl
     carries on its own. Leading zeros make shorter operands (``00001`` is 1).
     """
     start = rng.integers(0, digits, count)
-    a = np.zeros(count, dtype=np.int64)
-    b = np.zeros(count, dtype=np.int64)
-    for column in range(digits):
+
+    def column_pairs(column: int) -> np.ndarray:
         uniform = rng.integers(0, 10, (count, 2))
         generate = _GENERATE[rng.integers(0, len(_GENERATE), count)]
         propagate = _PROPAGATE[rng.integers(0, len(_PROPAGATE), count)]
         above = np.where((rng.random(count) < 0.5)[:, None], propagate, generate)
-        pair = np.where((column < start)[:, None], uniform, np.where((column == start)[:, None], generate, above))
-        a += pair[:, 0] * 10**column
-        b += pair[:, 1] * 10**column
-    return a, b
+        return np.where((column < start)[:, None], uniform, np.where((column == start)[:, None], generate, above))
+
+    return _from_columns(digits, count, column_pairs)
 
 
 def nines_pairs(digits: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -42,14 +54,12 @@ def nines_pairs(digits: int, count: int, rng: np.random.Generator) -> tuple[np.n
     are uniform. A model that has learned to carry through a 9 tends to carry through these too: they are the last
     problems it gets right."""
     top = rng.integers(0, digits, count)
-    a = np.zeros(count, dtype=np.int64)
-    b = np.zeros(count, dtype=np.int64)
-    for column in range(digits):
+
+    def column_pairs(column: int) -> np.ndarray:
         nine = _PROPAGATE[rng.integers(0, len(_PROPAGATE), count)]
-        pair = np.where((column <= top)[:, None], nine, rng.integers(0, 10, (count, 2)))
-        a += pair[:, 0] * 10**column
-        b += pair[:, 1] * 10**column
-    return a, b
+        return np.where((column <= top)[:, None], nine, rng.integers(0, 10, (count, 2)))
+
+    return _from_columns(digits, count, column_pairs)
 
 
 def top_nines_pairs(digits: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -59,10 +69,6 @@ def top_nines_pairs(digits: int, count: int, rng: np.random.Generator) -> tuple[
     which the other draws hardly reach (a uniform draw gives two operands of the form ``99x`` once in 10,000
     problems), and where the last errors of 3-digit models trained on other seeds gathered (``998+998 = 1896``)."""
     bottom = rng.integers(0, digits, count)  # the lowest column of the nines
-    a = np.zeros(count, dtype=np.int64)
-    b = np.zeros(count, dtype=np.int64)
-    for column in range(digits):
-        pair = np.where((column >= bottom)[:, None], 9, rng.integers(0, 10, (count, 2)))
-        a += pair[:, 0] * 10**column
-        b += pair[:, 1] * 10**column
-    return a, b
+    return _from_columns(
+        digits, count, lambda column: np.where((column >= bottom)[:, None], 9, rng.integers(0, 10, (count, 2)))
+    )

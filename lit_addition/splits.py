@@ -58,8 +58,9 @@ def draw_splits(
     core, given the same settings, get the same problems."""
     val_count = validation_count(digits, num_samples, val_fraction, test_samples)
     rng = np.random.default_rng(seed)
-    shares = {"carry_share": carry_share, "nines_share": nines_share, "top_nines_share": top_nines_share}
-    a, b = sample_problems(digits, num_samples + test_samples, rng, uniform_share, **shares)
+    a, b = sample_problems(
+        digits, num_samples + test_samples, rng, uniform_share, carry_share, nines_share, top_nines_share
+    )
     bounds = {"train": (0, num_samples - val_count), "val": (num_samples - val_count, num_samples)}
     bounds["test"] = (num_samples, len(a))
     return {split: (a[start:end], b[start:end]) for split, (start, end) in bounds.items()}
