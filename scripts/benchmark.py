@@ -92,8 +92,8 @@ def time_to_know(config: str, loop_epochs: int, folder: str, overrides: list[str
 
 def overhead(config: str, folder: str, rounds: int) -> dict:
     """Lightning's own cost: ``rounds`` pairs of one bare-loop epoch and one epoch of ``fit`` (a fresh one-epoch fit,
-    as a user runs it), each epoch's training and validation. This machine's speed drifts by a quarter within
-    minutes, so the two run side by side, the first of each pair alternating, and each pair gives a ratio."""
+    as a user runs it), each epoch's training and validation. This machine's speed drifts from minute to
+    minute, so the two run side by side, the first of each pair alternating, and each pair gives a ratio."""
     configured = settings(config)
     recipe = {**configured["model"], **{k: configured["data"][k] for k in ("digits", "reverse", "reverse_answer")}}
 
