@@ -89,6 +89,8 @@ class AdditionDataModule(LightningDataModule):
         test_samples: further problems held out for ``test``, disjoint from both.
         reverse: feed the question backwards, as the reference does.
         reverse_answer: write the answer least significant digit first (decoding undoes it).
+        zero_pad: write each operand with leading zeros, ``535+061``, so that a column's digits sit at the same
+            places in every question (decoding drops the zeros).
         both_orders: train on every training problem in both orders, ``a+b`` and ``b+a``, which nearly doubles
             the training epoch; validation and test keep the order each problem was drawn in. It matters where data is
             scarce: in the 2-digit space, problems with a one-digit operand are few, and seeing each both ways is
@@ -131,6 +133,7 @@ class AdditionDataModule(LightningDataModule):
         test_samples: NonNegativeInt = 5_000,
         reverse: bool = True,
         reverse_answer: bool = False,
+        zero_pad: bool = False,
         both_orders: bool = False,
         format_floor: ClosedUnitInterval = 0.0,
         uniform_share: ClosedUnitInterval = 0.0,
@@ -144,7 +147,7 @@ class AdditionDataModule(LightningDataModule):
         predict_file: str | None = None,
     ) -> None:
         super().__init__()
-        self.encoding = Encoding(digits, reverse, reverse_answer)
+        self.encoding = Encoding(digits, reverse, reverse_answer, zero_pad)
         validation_count(digits, num_samples, val_fraction, test_samples)  # refuse sizes that cannot be drawn, now
         _check_memory(num_samples + test_samples, self.encoding, both_orders)
         self.save_hyperparameters()

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lit_addition.network import STRUCTURAL_HPARAMS, AdditionLSTM, build_network
+from lit_addition.network import ADDED_ENCODING_FIELDS, STRUCTURAL_HPARAMS, AdditionLSTM, build_network
 from lit_addition.runtime.adder import Adder, Score
 from lit_addition.runtime.encoding import Encoding
 from lit_addition.runtime.errors import InputError
@@ -77,11 +77,14 @@ def check_ours(checkpoint: Any, path: str | Path) -> dict[str, Any]:
         InputError: it lacks them.
     """
     hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
-    if not isinstance(hparams, dict) or not set(STRUCTURAL_HPARAMS) <= hparams.keys() or "state_dict" not in checkpoint:
+    required = [name for name in STRUCTURAL_HPARAMS if name not in ADDED_ENCODING_FIELDS]
+    if not isinstance(hparams, dict) or not set(required) <= hparams.keys() or "state_dict" not in checkpoint:
         raise InputError(
             f"{path} is a PyTorch file but not a lit_addition checkpoint (it lacks the model's hyperparameters "
-            f"{', '.join(STRUCTURAL_HPARAMS)} or its weights): {_HOW_TO_GET_ONE}"
+            f"{', '.join(required)} or its weights): {_HOW_TO_GET_ONE}"
         )
+    for name, default in ADDED_ENCODING_FIELDS.items():  # the checkpoint predates the field
+        hparams.setdefault(name, default)
     return checkpoint
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from contextlib import nullcontext
+from dataclasses import fields
 from typing import Any
 
 import torch
@@ -34,7 +35,9 @@ from lit_addition.runtime.encoding import VOCAB_SIZE, Encoding
 
 # The hyperparameters that decide the network's shapes and the text it reads and writes: a checkpoint and the model
 # it is loaded into must agree on every one.
-STRUCTURAL_HPARAMS = ("digits", "reverse", "reverse_answer", "hidden_size", "num_layers")
+STRUCTURAL_HPARAMS = ("digits", "reverse", "reverse_answer", "zero_pad", "hidden_size", "num_layers")
+# Encoding fields younger than the first checkpoints: a checkpoint without one was written with the field's default.
+ADDED_ENCODING_FIELDS = {field.name: field.default for field in fields(Encoding) if field.name in ("zero_pad",)}
 
 
 class AdditionLSTM(nn.Module):
@@ -108,8 +111,9 @@ class AdditionLSTM(nn.Module):
 
 def build_network(hparams: Mapping[str, Any]) -> tuple[Encoding, AdditionLSTM]:
     """The encoding and the (untrained) network that a model's hyperparameters describe: the one place that turns
-    ``digits``, ``reverse``, ``reverse_answer``, ``hidden_size``, ``num_layers`` and ``project_once`` into both."""
-    encoding = Encoding(hparams["digits"], hparams["reverse"], hparams["reverse_answer"])
+    the encoding's fields (``digits``, ``reverse``, ``reverse_answer``, ``zero_pad``), ``hidden_size``, ``num_layers``
+    and ``project_once`` into both."""
+    encoding = Encoding(**{field.name: hparams[field.name] for field in fields(Encoding)})
     shape = (hparams["hidden_size"], hparams["num_layers"], hparams.get("project_once", True))
     return encoding, AdditionLSTM(VOCAB_SIZE, encoding.answer_length, *shape)
 

@@ -29,6 +29,7 @@ from report import DOCS, ROOT, command, header, machine, percent, seconds, table
 from runs import fit, knows
 
 from lit_addition import AdditionDataModule
+from lit_addition.cli import SHARED_DATA_ARGUMENTS
 from lit_addition.evaluation import evaluate
 from lit_addition.inference import NetworkAdder
 from lit_addition.network import AdditionLSTM, build_network, cpu_lstm_runs
@@ -95,7 +96,7 @@ def overhead(config: str, folder: str, rounds: int) -> dict:
     as a user runs it), each epoch's training and validation. This machine's speed drifts from minute to
     minute, so the two run side by side, the first of each pair alternating, and each pair gives a ratio."""
     configured = settings(config)
-    recipe = {**configured["model"], **{k: configured["data"][k] for k in ("digits", "reverse", "reverse_answer")}}
+    recipe = {**configured["model"], **{k: configured["data"][k] for k in SHARED_DATA_ARGUMENTS}}
 
     def bare() -> float:
         record = bare_epochs(configured["data"], recipe, 1, configured["trainer"].get("gradient_clip_val"))[0]

@@ -23,6 +23,7 @@ NOT_OURS = (
     "is a PyTorch file but not a lit_addition checkpoint (it lacks the model's hyperparameters digits, reverse, "
     f"reverse_answer, hidden_size, num_layers or its weights): {HOW_TO_GET_ONE}"
 )
+SOME_PROBLEMS = ["0+0", "99+99", "35+61", "7+8"]
 UNREADABLE = "cannot be read ({}): it is truncated, corrupt, or more than a weights-only PyTorch file; "
 UNREADABLE += HOW_TO_GET_ONE
 
@@ -139,7 +140,8 @@ def structure(checkpoint: dict) -> dict:
 
 def test_a_structural_clash_is_refused_by_the_model_whoever_loads_it(checkpoint_path):
     saved = torch.load(checkpoint_path, weights_only=True)
-    clashes = {"digits": 3, "reverse": False, "reverse_answer": False, "hidden_size": 32, "num_layers": 2}
+    clashes = {"digits": 3, "reverse": False, "reverse_answer": False, "zero_pad": True, "hidden_size": 32,
+               "num_layers": 2}  # fmt: skip
     assert clashes.keys() == set(STRUCTURAL_HPARAMS)
     for name, value in clashes.items():
         model = AdditionModel(**{**structure(saved), name: value})
@@ -160,3 +162,13 @@ def test_a_checkpoint_that_differs_only_in_training_settings_loads_its_weights(c
     assert all(torch.equal(weights[name], value) for name, value in saved["state_dict"].items())
     assert model.hparams.learning_rate == 0.001  # the config's: only the weights come from the file
     assert CheckpointAdder.load(tmp_path / "older.ckpt").net.project_once  # what every checkpoint before it ran
+
+
+def test_a_checkpoint_written_before_zero_pad_existed_reads_as_unpadded(checkpoint_path, tmp_path):
+    saved = torch.load(checkpoint_path, weights_only=True)
+    assert saved["hyper_parameters"].pop("zero_pad") is False
+    old = tmp_path / "old.ckpt"
+    torch.save(saved, old)
+    adder = CheckpointAdder.load(old)
+    assert adder.hparams["zero_pad"] is False and adder.encoding.zero_pad is False
+    assert adder.answer(SOME_PROBLEMS) == CheckpointAdder.load(checkpoint_path).answer(SOME_PROBLEMS)

@@ -36,6 +36,15 @@ def test_reversed_answer_puts_units_first_and_decodes_back():
     assert encoding.decode_answers(answers) == ["596", "1998", "0"]
 
 
+def test_zero_pad_writes_every_operand_in_full_and_decodes_back():
+    encoding = Encoding(digits=3, reverse=True, zero_pad=True)
+    questions = encoding.encode_questions(np.array([535, 0, 7]), np.array([61, 999, 0]))
+    assert [spell(row) for row in questions] == ["160+535", "999+000", "000+700"]
+    assert encoding.decode_questions(questions) == ["535+61", "0+999", "7+0"]
+    unreversed = Encoding(digits=2, reverse=False, zero_pad=True).encode_questions(np.array([5]), np.array([61]))
+    assert spell(unreversed[0]) == "05+61"
+
+
 @pytest.mark.parametrize("digits", [1, 2, 3, 5])
 @pytest.mark.parametrize("reverse", [True, False])
 def test_vectorised_encoding_matches_string_formatting(digits, reverse):

@@ -137,6 +137,7 @@ were held out for validation, and {data["test_samples"]:,} more for the test spl
     )
     examples = problems_to_try(encoding.digits)[:2]
     questions_backwards = " and fed backwards" if encoding.reverse else ""
+    questions_backwards = (", operands written with leading zeros" if encoding.zero_pad else "") + questions_backwards
     units_first = ", units first" if encoding.reverse_answer else ""
     return f"""# lit_addition: {encoding.digits}-digit addition LSTM
 

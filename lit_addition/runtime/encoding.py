@@ -9,7 +9,10 @@ The vocabulary is the reference's: the characters ``" +0123456789"`` in sorted o
 * the answer ``"596"`` is padded to ``"596 "``, the ids ``[7, 11, 8, 0]``;
 * with ``reverse_answer=True`` the answer is written least significant digit first, ``"695 "`` or
   ``[8, 11, 7, 0]``, so that answer position ``i`` always holds the ``10**i`` digit. Decoding undoes this, and the
-  user never sees it.
+  user never sees it;
+* with ``zero_pad=True`` each operand is written with leading zeros to ``digits`` digits, ``"535+061"``, read
+  backwards ``"160+535"``: every question has the same layout, so the digits of one column sit at the same places
+  in every question, whatever the operands' lengths. Decoding drops the zeros again.
 
 Everything here works on whole NumPy arrays at once: encoding half a million problems is a few column operations,
 not a Python loop over strings. It imports nothing but NumPy, on purpose: ``export`` ships it beside the ONNX model,
@@ -69,11 +72,13 @@ class Encoding:
         digits: the most digits an operand may have.
         reverse: feed the question backwards, as the reference does.
         reverse_answer: write the answer least significant digit first.
+        zero_pad: write each operand with leading zeros to ``digits`` digits.
     """
 
     digits: int = 3
     reverse: bool = True
     reverse_answer: bool = False
+    zero_pad: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.digits, int) or not 1 <= self.digits <= MAX_DIGITS:
@@ -101,6 +106,11 @@ class Encoding:
     def encode_questions(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Token ids of the questions ``a+b``, shape ``(n, question_length)``."""
         a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        if self.zero_pad:
+            exponent = np.arange(self.digits)[::-1]  # the most significant column first
+            a_ids, b_ids = (numbers[:, None] // POWERS_OF_TEN[exponent] % 10 + DIGIT0_ID for numbers in (a, b))
+            ids = np.concatenate([a_ids, np.full((len(a), 1), PLUS_ID), b_ids], axis=1)
+            return ids[:, ::-1].copy() if self.reverse else ids
         ids = np.full((len(a), self.question_length), PAD_ID, dtype=np.int64)
         ids[:, : self.digits], _ = _digit_ids(a, self.digits, least_significant_first=False)
         plus_column = count_digits(a)
@@ -120,7 +130,10 @@ class Encoding:
     def decode_questions(self, ids: np.ndarray) -> list[str]:
         """Token ids of questions back to ``"535+61"``, un-reversed and unpadded."""
         ids = np.asarray(ids)
-        return [text.strip() for text in ids_to_strings(ids[:, ::-1] if self.reverse else ids)]
+        texts = [text.strip() for text in ids_to_strings(ids[:, ::-1] if self.reverse else ids)]
+        if self.zero_pad:
+            return ["+".join(operand.lstrip("0") or "0" for operand in text.split("+")) for text in texts]
+        return texts
 
     def decode_answers(self, ids: np.ndarray) -> list[str]:
         """Token ids of answers (true or predicted) back to ``"596"``, most significant digit first."""
