@@ -136,8 +136,8 @@ were held out for validation, and {data["test_samples"]:,} more for the test spl
         "holds the encoding"
     )
     examples = problems_to_try(encoding.digits)[:2]
-    questions_backwards = " and fed backwards" if encoding.reverse else ""
-    questions_backwards = (", operands written with leading zeros" if encoding.zero_pad else "") + questions_backwards
+    zeros = ", operands written with leading zeros" if encoding.zero_pad else ""
+    question_layout = zeros + (" and fed backwards" if encoding.reverse else "")
     units_first = ", units first" if encoding.reverse_answer else ""
     return f"""# lit_addition: {encoding.digits}-digit addition LSTM
 
@@ -191,7 +191,7 @@ python app.py                      # http://127.0.0.1:7860; --host and --port to
 
 An encoder LSTM reads the one-hot question; its last state, repeated once per answer character, feeds a decoder
 LSTM stack and a linear layer over the {len(VOCAB)}-character vocabulary `{VOCAB!r}`: {parameters:,} parameters.
-Trained for {trained}. Questions are padded to {encoding.question_length} characters{questions_backwards}; answers
+Trained for {trained}. Questions are padded to {encoding.question_length} characters{question_layout}; answers
 are {encoding.answer_length} characters{units_first}.
 
 {_table(dict(hp))}
