@@ -114,6 +114,10 @@ class AdditionDataModule(LightningDataModule):
         top_nines_share: share of the problems (of all splits) whose highest columns are 9 in both operands, such
             as ``998+996`` (:func:`~lit_addition.rare_problems.top_nines_pairs`): the top corner of the space, where a
             carry must pass through one 9+9 column after another. 0, the default, draws none.
+        val_seen_answers: hold out for validation only problems whose answer an earlier problem of the draw has,
+            so that training shows every answer of the ``num_samples`` problems. Where the draw holds nearly the
+            whole space (2 digits), ``0+0`` and ``99+99`` are the only problems with their answers, and models that
+            never saw them answered them wrong. False holds out the draw's last ``val_fraction``, as the reference.
         batch_size: training batch size per device (per data-parallel rank). One optimizer step sees
             ``batch_size * devices * num_nodes * accumulate_grad_batches`` problems, printed and logged at the start
             of ``fit`` as ``global_batch_size``.
@@ -140,6 +144,7 @@ class AdditionDataModule(LightningDataModule):
         carry_share: ClosedUnitInterval = 0.0,
         nines_share: ClosedUnitInterval = 0.0,
         top_nines_share: ClosedUnitInterval = 0.0,
+        val_seen_answers: bool = False,
         batch_size: PositiveInt = 32,
         eval_batch_size: PositiveInt = 2048,
         seed: int = 1234,

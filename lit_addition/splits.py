@@ -51,19 +51,38 @@ def draw_splits(
     carry_share: float = 0.0,
     nines_share: float = 0.0,
     top_nines_share: float = 0.0,
+    val_seen_answers: bool = False,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The train, val and test problems of a data set, as operand arrays ``(a, b)``: one draw of ``num_samples +
     test_samples`` unique problems from ``seed``; the last ``val_fraction`` of the first ``num_samples`` is
-    validation, the rest test. A pure function of its arguments, so the data module and a checkpoint's inference
-    core, given the same settings, get the same problems."""
+    validation, the rest test. With ``val_seen_answers``, validation is the last ``val_fraction`` among the problems
+    whose answer an earlier problem of the draw has, so every answer of the first ``num_samples`` stays in training.
+    A pure function of its arguments, so the data module and a checkpoint's inference core, given the same settings,
+    get the same problems."""
     val_count = validation_count(digits, num_samples, val_fraction, test_samples)
     rng = np.random.default_rng(seed)
     a, b = sample_problems(
         digits, num_samples + test_samples, rng, uniform_share, carry_share, nines_share, top_nines_share
     )
-    bounds = {"train": (0, num_samples - val_count), "val": (num_samples - val_count, num_samples)}
-    bounds["test"] = (num_samples, len(a))
-    return {split: (a[start:end], b[start:end]) for split, (start, end) in bounds.items()}
+    in_val = np.zeros(num_samples, dtype=bool)
+    if val_seen_answers:
+        first_with_answer = np.unique(a[:num_samples] + b[:num_samples], return_index=True)[1]
+        may_validate = np.ones(num_samples, dtype=bool)
+        may_validate[first_with_answer] = False
+        candidates = np.flatnonzero(may_validate)
+        if len(candidates) < val_count:
+            raise InputError(
+                f"val_seen_answers=true leaves {len(candidates):,} problems that may validate (answers shared with "
+                f"an earlier problem), fewer than the {val_count:,} asked for: lower val_fraction or raise num_samples"
+            )
+        in_val[candidates[-val_count:]] = True
+    else:
+        in_val[num_samples - val_count :] = True
+    return {
+        "train": (a[:num_samples][~in_val], b[:num_samples][~in_val]),
+        "val": (a[:num_samples][in_val], b[:num_samples][in_val]),
+        "test": (a[num_samples:], b[num_samples:]),
+    }
 
 
 def split_settings(settings: Mapping[str, Any]) -> dict[str, Any]:

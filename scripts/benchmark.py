@@ -6,8 +6,8 @@
 1. time to know: the shipped 3-digit config's whole ``fit`` (validation included) and the wrong answers of the
    checkpoint it kept over every ordered problem, against the tuned plain loop's training seconds to 99% exact on
    validation (timed before and after, the faster counts) and the loop's own final accuracy and wrong answers;
-2. Lightning's own cost: epochs of ``fit`` against the bare loop of the same network, data, optimiser, schedule and
-   clipping, in pairs side by side;
+2. Lightning's own cost: epochs of ``fit`` against the bare loop of the same network, data, optimiser, schedule,
+   clipping and precision, in pairs side by side;
 3. how close to the machine's limit: the training's GFLOP/s, from the network's shapes, beside what ``torch.mm`` of
    the LSTM's own shapes reaches here, in float32 and (where the CPU has it) bfloat16;
 4. drawing each shipped config's problems, and asking the model every problem of the 3-digit space.
@@ -99,7 +99,8 @@ def overhead(config: str, folder: str, rounds: int) -> dict:
     recipe = {**configured["model"], **{k: configured["data"][k] for k in SHARED_DATA_ARGUMENTS}}
 
     def bare() -> float:
-        record = bare_epochs(configured["data"], recipe, 1, configured["trainer"].get("gradient_clip_val"))[0]
+        trainer = configured["trainer"]
+        record = bare_epochs(configured["data"], recipe, 1, trainer.get("gradient_clip_val"), trainer["precision"])[0]
         return record["epoch_s"] + record["val_s"]
 
     def ours(round_: int) -> float:
@@ -179,9 +180,9 @@ def report(results: dict) -> list[str]:
             for i, p in enumerate(o["pairs"])]  # fmt: skip
     rows.append(["median", f"{o['bare_epoch_s']:.2f}", f"{o['fit_epoch_s']:.2f}", f"**{o['ratio']:.3f}x**"])
     lines += ["", "## Lightning's own cost", "", f"Pairs of one epoch (training and validation) of the bare loop and "
-              f"one of `fit`, side by side, the same network, data, optimiser, schedule and clipping, at batch "
-              f"{o['batch_size']}; the first of each pair alternates. The ratio is the median of the pairs' ratios "
-              "(target: at most 1.05x).", ""]  # fmt: skip
+              f"one of `fit`, side by side, the same network, data, optimiser, schedule, clipping and precision, at "
+              f"batch {o['batch_size']}; the first of each pair alternates. The ratio is the median of the pairs' "
+              "ratios (target: at most 1.05x).", ""]  # fmt: skip
     lines += table(["pair", "bare loop s/epoch", "`fit` s/epoch", "ratio"], rows)
     peaks = ", ".join(f"{dtype} **{value:,.0f} GFLOP/s**" for dtype, value in results["peak_gflops"].items())
     lines += ["", "## How close to the machine's limit", "",

@@ -30,6 +30,8 @@ STEPS = [
     ("1% of the problems with 9s in the highest columns of both (`data.top_nines_share`)",
      ["--data.top_nines_share=0"]),
     ("10 epochs instead of 14", ["--trainer.max_epochs=14"]),
+    ("bfloat16 autocast (`trainer.precision: bf16-mixed`)", ["--trainer.precision=32-true"]),
+    ("2% of the problems drawn as carry chains into a new digit (`data.carry_share`)", ["--data.carry_share=0"]),
 ]  # fmt: skip
 
 

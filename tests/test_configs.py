@@ -19,7 +19,7 @@ REFERENCE_MODEL = {"learning_rate": 0.001, "lr_schedule": "constant", "betas": (
                    "reverse": True, "reverse_answer": False, "zero_pad": False, "hidden_size": 128,
                    "num_layers": 1}  # fmt: skip
 REFERENCE_DATA = {"reverse": True, "reverse_answer": False, "zero_pad": False, "both_orders": False,
-                  "uniform_share": 0.0, "carry_share": 0.0, "batch_size": 32}  # fmt: skip
+                  "uniform_share": 0.0, "carry_share": 0.0, "val_seen_answers": False, "batch_size": 32}  # fmt: skip
 
 
 def ours(hparams) -> dict:
@@ -43,6 +43,8 @@ def test_config_parses_and_instantiates(path, tmp_path):
     assert not set(SHARED_DATA_ARGUMENTS) & written["model"].keys()
     assert ours(data) == {**ours(data), **written["data"]} and data.num_samples == REFERENCE_SIZES[path.stem]
     assert cli.trainer.max_epochs == written["trainer"]["max_epochs"] > 0
+    # Every config names its precision: the 3-digit config's bf16-mixed is the default file's, under every --config.
+    assert cli.trainer.precision == written["trainer"]["precision"]
 
 
 def test_the_defaults_are_the_3digit_config(tmp_path, monkeypatch):
@@ -70,6 +72,7 @@ def test_the_classes_defaults_are_the_references():
         if name in reference["model"]
     }  # fmt: skip
     assert {name: reference["data"][name] for name in REFERENCE_DATA} == REFERENCE_DATA
+    assert reference["trainer"]["precision"] == "32-true"
 
 
 def test_the_default_optimiser_is_adam_at_a_constant_rate():

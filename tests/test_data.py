@@ -118,7 +118,8 @@ def test_a_data_set_larger_than_free_memory_is_refused_before_anything_is_drawn(
 
 def test_the_splits_are_draw_splits_of_the_data_settings():
     settings = {"digits": 3, "num_samples": 3_000, "val_fraction": 0.2, "test_samples": 300, "seed": 8,
-                "uniform_share": 0.5, "carry_share": 0.2, "nines_share": 0.05, "top_nines_share": 0.01}  # fmt: skip
+                "uniform_share": 0.5, "carry_share": 0.2, "nines_share": 0.05, "top_nines_share": 0.01,
+                "val_seen_answers": True}  # fmt: skip
     data = AdditionDataModule(**settings, both_orders=True, batch_size=7)
     data.setup()
     assert split_settings(data.hparams) == settings  # the batch, the orders and the encoding do not draw
@@ -127,6 +128,30 @@ def test_the_splits_are_draw_splits_of_the_data_settings():
     for split, (a, b) in drawn.items():
         assert data.problems(split) == list(zip(a.tolist(), b.tolist(), strict=True))
     assert [len(drawn[split][0]) for split in SPLITS] == [2_400, 600, 300]
+
+
+def test_val_seen_answers_keeps_in_training_every_answer_and_moves_nothing_else():
+    """Seed 202 of the 2-digit config holds ``99+99``, the only problem with the answer 198, out for validation: with
+    ``val_seen_answers`` it trains on it, and validation takes the last problem that may validate in its place."""
+    settings = {"digits": 2, "num_samples": 5_000, "val_fraction": 0.1, "test_samples": 50, "seed": 202}
+    plain, seen = draw_splits(**settings), draw_splits(**settings, val_seen_answers=True)
+    pairs = {name: {split: set(zip(a.tolist(), b.tolist(), strict=True)) for split, (a, b) in drawn.items()}
+             for name, drawn in (("plain", plain), ("seen", seen))}  # fmt: skip
+    assert (99, 99) in pairs["plain"]["val"] and (99, 99) in pairs["seen"]["train"]
+    assert [len(seen[split][0]) for split in SPLITS] == [4_500, 500, 50]
+    assert pairs["seen"]["test"] == pairs["plain"]["test"]
+    moved = pairs["plain"]["val"] - pairs["seen"]["val"]
+    assert moved == pairs["seen"]["train"] - pairs["plain"]["train"] and (99, 99) in moved
+    assert len(moved) == len(pairs["seen"]["val"] - pairs["plain"]["val"])
+    answers = set((seen["train"][0] + seen["train"][1]).tolist())
+    assert answers >= set((seen["val"][0] + seen["val"][1]).tolist())
+    assert answers == set((plain["train"][0] + plain["train"][1]).tolist()) | {198}
+    refusal = (
+        r"^val_seen_answers=true leaves 24 problems that may validate \(answers shared with an earlier problem\), "
+        r"fewer than the 32 asked for: lower val_fraction or raise num_samples$"
+    )
+    with pytest.raises(InputError, match=refusal):
+        draw_splits(digits=1, num_samples=40, val_fraction=0.8, test_samples=0, seed=0, val_seen_answers=True)
 
 
 def test_problems_before_setup_and_unknown_split_are_explained():

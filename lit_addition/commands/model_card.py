@@ -55,6 +55,11 @@ model selection ever saw.
 | answers identical to the checkpoint's | {check.agreement:.2%} |"""
 
 
+def _held_out(data: dict[str, Any]) -> str:
+    """Which problems validation could hold out, in words."""
+    return " (only problems whose answer a training problem has too)" if data.get("val_seen_answers") else ""
+
+
 def _drawn(data: dict[str, Any]) -> str:
     """How the data module drew its problems, in words."""
     words = f"as the Keras reference draws them (a digit count uniform in 1..{data['digits']}, then uniform digits)"
@@ -123,8 +128,8 @@ def card_text(adder: CheckpointAdder, check: ExportCheck | None) -> str:
     trained = f"{checkpoint.get('epoch', -1) + 1} epoch(s), {checkpoint.get('global_step', 0):,} optimizer steps"
     data_section = (
         f"""{data["num_samples"]:,} unique problems (`a+b` and `b+a` count once), of which {data["val_fraction"]:.0%}
-were held out for validation, and {data["test_samples"]:,} more for the test split; drawn {_drawn(data)}, with seed
-{data["seed"]}.
+were held out for validation{_held_out(data)}, and {data["test_samples"]:,} more for the test split; drawn
+{_drawn(data)}, with seed {data["seed"]}.
 
 {_table(data)}"""
         if data
