@@ -58,17 +58,19 @@ def test_a_file_with_nothing_to_answer_is_refused(content, message, tmp_path):
     assert str(refused.value) == message.format(path=path)
 
 
-def data_args(checkpoint_path) -> list[str]:
-    """The data settings the checkpoint was trained with, as flags: the command line's defaults are another
-    config's."""
+def as_trained(checkpoint_path) -> list[str]:
+    """The settings the checkpoint was trained with, as flags: its data, and float32. The command line's defaults
+    are another config's, whose bf16-mixed would round this far-from-accurate model's near ties its own way, where
+    the inference core answers in float32."""
     saved = CheckpointAdder.load(checkpoint_path).data_hparams
-    return [f"--data.{name}={value}" for name, value in saved.items() if value is not None]
+    data = [f"--data.{name}={value}" for name, value in saved.items() if value is not None]
+    return [*data, "--trainer.precision=32-true"]
 
 
 def predict(checkpoint_path, run_main, *args):
-    """Run ``predict`` through ``main`` in this process, with the checkpoint's data."""
-    data = data_args(checkpoint_path)
-    return run_main("predict", f"--ckpt_path={checkpoint_path}", *data, "--trainer.enable_progress_bar=false", *args)
+    """Run ``predict`` through ``main`` in this process, with the checkpoint's settings."""
+    trained = as_trained(checkpoint_path)
+    return run_main("predict", f"--ckpt_path={checkpoint_path}", *trained, "--trainer.enable_progress_bar=false", *args)
 
 
 def test_predict_file_writes_every_line_in_place_and_fails_at_the_end(checkpoint_path, run_main, tmp_path):
@@ -95,10 +97,7 @@ def test_predict_file_writes_every_line_in_place_and_fails_at_the_end(checkpoint
 
 
 def test_predict_without_a_file_answers_the_test_split(checkpoint_path, trained_data, run_main, tmp_path):
-    # The checkpoint was trained in float32: the default config's bf16-mixed would round this far-from-accurate
-    # model's near ties its own way, where the inference core answers in float32.
-    args = ("--trainer.logger=false", f"--trainer.default_root_dir={tmp_path}", "--trainer.precision=32-true")
-    ran = predict(checkpoint_path, run_main, *args)
+    ran = predict(checkpoint_path, run_main, "--trainer.logger=false", f"--trainer.default_root_dir={tmp_path}")
     assert (ran.status, ran.err) == (0, [])
     records = [json.loads(line) for line in (tmp_path / PREDICTIONS_FILE).read_text().splitlines()]
     data = AdditionDataModule(**trained_data)
@@ -113,8 +112,9 @@ def test_under_ddp_the_file_is_written_once_with_every_rank_share(checkpoint_pat
     """Two CPU processes share 101 lines in batches of 8; rank 0 gathers and writes them all, in order."""
     problems = [f"{n % 100}+{n * 7 % 100}" for n in range(100)] + ["bad"]
     (tmp_path / "problems.txt").write_text("\n".join(problems) + "\n")
+    trained = as_trained(checkpoint_path)
     result = subprocess.run(
-        [sys.executable, "-m", "lit_addition", "predict", f"--ckpt_path={checkpoint_path}", *data_args(checkpoint_path)]
+        [sys.executable, "-m", "lit_addition", "predict", f"--ckpt_path={checkpoint_path}", *trained]
         + ["--data.predict_file=problems.txt", "--data.eval_batch_size=8", "--trainer.enable_progress_bar=false"]
         + ["--trainer.accelerator=cpu", "--trainer.devices=2", "--trainer.strategy=ddp"],
         cwd=tmp_path,
