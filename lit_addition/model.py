@@ -28,6 +28,12 @@ from lit_addition.runtime.errors import InputError
 _TRAIN_METRIC_STATES = "train_metric_states"
 
 
+def fused_adamw(device: torch.device, clipped: bool, mixed: bool) -> bool:
+    """Whether AdamW takes its one-kernel update: on CPU and CUDA, but not where a mixed precision clips the
+    gradients, as Lightning refuses to clip those of an optimizer that unscales them itself."""
+    return device.type in ("cpu", "cuda") and not (clipped and mixed)
+
+
 def optimizer_and_schedule(
     parameters: Iterable[torch.nn.Parameter], hparams: Mapping[str, Any], total_steps: float | None, fused: bool
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
@@ -166,10 +172,8 @@ class AdditionModel(LightningModule):
     def configure_optimizers(self) -> Any:
         onecycle = self.hparams.lr_schedule == "onecycle"
         total_steps = self.trainer.estimated_stepping_batches if onecycle else None
-        # Under mixed precision Lightning refuses to clip the gradients of an optimizer that unscales them itself,
-        # which the fused AdamW does: clipping takes the unfused one there.
-        clipped_amp = bool(self.trainer.gradient_clip_val) and isinstance(self.trainer.precision_plugin, MixedPrecision)
-        fused = self.device.type in ("cpu", "cuda") and not clipped_amp
+        mixed = isinstance(self.trainer.precision_plugin, MixedPrecision)
+        fused = fused_adamw(self.device, bool(self.trainer.gradient_clip_val), mixed)
         optimizer, scheduler = optimizer_and_schedule(self.parameters(), self.hparams, total_steps, fused=fused)
         if scheduler is None:
             return optimizer

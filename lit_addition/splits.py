@@ -64,9 +64,10 @@ def draw_splits(
     a, b = sample_problems(
         digits, num_samples + test_samples, rng, uniform_share, carry_share, nines_share, top_nines_share
     )
+    pool_a, pool_b = a[:num_samples], b[:num_samples]  # training and validation
     in_val = np.zeros(num_samples, dtype=bool)
     if val_seen_answers:
-        first_with_answer = np.unique(a[:num_samples] + b[:num_samples], return_index=True)[1]
+        first_with_answer = np.unique(pool_a + pool_b, return_index=True)[1]
         may_validate = np.ones(num_samples, dtype=bool)
         may_validate[first_with_answer] = False
         candidates = np.flatnonzero(may_validate)
@@ -79,8 +80,8 @@ def draw_splits(
     else:
         in_val[num_samples - val_count :] = True
     return {
-        "train": (a[:num_samples][~in_val], b[:num_samples][~in_val]),
-        "val": (a[:num_samples][in_val], b[:num_samples][in_val]),
+        "train": (pool_a[~in_val], pool_b[~in_val]),
+        "val": (pool_a[in_val], pool_b[in_val]),
         "test": (a[num_samples:], b[num_samples:]),
     }
 

@@ -20,7 +20,7 @@ import torch
 from lit_addition import AdditionDataModule
 from lit_addition.data import ProblemTensors
 from lit_addition.metrics import AnswerAccuracy
-from lit_addition.model import optimizer_and_schedule
+from lit_addition.model import fused_adamw, optimizer_and_schedule
 from lit_addition.network import AdditionLSTM, answer_loss, build_network
 from lit_addition.runtime.encoding import VOCAB_SIZE
 
@@ -90,8 +90,8 @@ def bare_epochs(
     torch.manual_seed(0)
     _, net = build_network(recipe)
     bf16 = precision == "bf16-mixed"
-    # The model's choice on a CPU: the fused AdamW, but where mixed precision clips (Lightning's rule, model.py).
-    return run_loop(net, data, recipe, epochs, fused=not (clip and bf16), clip=clip, bf16=bf16)
+    fused = fused_adamw(torch.device("cpu"), bool(clip), mixed=bf16)  # the model's choice on this CPU
+    return run_loop(net, data, recipe, epochs, fused=fused, clip=clip, bf16=bf16)
 
 
 def tuned_loop(data_settings: Mapping[str, Any], epochs: int = TUNED["epochs"]) -> tuple[list[dict], AdditionLSTM]:

@@ -9,7 +9,7 @@ from helpers import CONFIGS, config
 
 from lit_addition import AdditionDataModule, AdditionModel
 from lit_addition.cli import DEFAULT_CONFIG, SHARED_DATA_ARGUMENTS, build_cli
-from lit_addition.model import optimizer_and_schedule
+from lit_addition.model import fused_adamw, optimizer_and_schedule
 
 PATHS = sorted(CONFIGS.rglob("*.yaml"))
 REFERENCE_SIZES = {"2digit": 5_000, "3digit": 50_000, "4digit": 400_000, "5digit": 550_000}
@@ -73,6 +73,15 @@ def test_the_classes_defaults_are_the_references():
     }  # fmt: skip
     assert {name: reference["data"][name] for name in REFERENCE_DATA} == REFERENCE_DATA
     assert reference["trainer"]["precision"] == "32-true"
+
+
+def test_adamw_is_fused_on_cpu_and_cuda_unless_a_mixed_precision_clips():
+    cpu, cuda, mps = torch.device("cpu"), torch.device("cuda"), torch.device("mps")
+    assert [fused_adamw(cpu, clipped, mixed) for clipped in (False, True) for mixed in (False, True)] == [
+        True, True, True, False
+    ]  # fmt: skip
+    assert fused_adamw(cuda, clipped=False, mixed=True) and not fused_adamw(cuda, clipped=True, mixed=True)
+    assert not fused_adamw(mps, clipped=False, mixed=False)
 
 
 def test_the_default_optimiser_is_adam_at_a_constant_rate():
