@@ -2,7 +2,8 @@
 
 ``configs/3digit.yaml`` is LightningCLI's default config file, read before any ``--config``: the one written copy
 of what ``fit`` runs by default, the callback sections' settings included. ``digits`` and how questions and answers
-are written are given once, under ``data``, and linked into the model. The optimiser is the model's own recipe, so
+are written are given once, under ``data``, and linked into the model; ``data.focus_after`` sets the Trainer's
+``reload_dataloaders_every_n_epochs``. The optimiser is the model's own recipe, so
 LightningCLI's ``--optimizer`` and ``--lr_scheduler`` are not offered.
 
 Bad input ends in one line and exit status 2 (:mod:`lit_addition.__main__`): what jsonargparse refuses, what
@@ -66,6 +67,9 @@ class AdditionCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         for name in SHARED_DATA_ARGUMENTS:
             parser.link_arguments(f"data.{name}", f"model.{name}")
+        # Focused epochs are shorter than the full ones; Lightning counts an epoch's batches only when it builds the
+        # training loader, so it builds one every epoch where they focus.
+        parser.link_arguments("data.focus_after", "trainer.reload_dataloaders_every_n_epochs", compute_fn=_reload_every)
         for section, (callback, text) in SECTIONS.items():
             parser.add_class_arguments(callback, section, fail_untyped=False, sub_configs=True, help=text)
         parser.add_lightning_class_args(SamplePredictions, "samples")
@@ -119,6 +123,10 @@ class AdditionCLI(LightningCLI):
         if failed := self.prediction_writer.failed:
             path = self.prediction_writer.path
             raise InputError(f"{failed} line(s) could not be answered: each is named above and recorded in {path}")
+
+
+def _reload_every(focus_after: int) -> int:
+    return 1 if focus_after else 0
 
 
 def build_cli(args: list[str] | None = None, run: bool = True) -> AdditionCLI:

@@ -16,7 +16,6 @@ at a time, so nothing is collated sample by sample. ``predict`` answers the line
 
 from __future__ import annotations
 
-import os
 from typing import Any, Literal
 
 import numpy as np
@@ -25,12 +24,13 @@ from jsonargparse.typing import ClosedUnitInterval, NonNegativeInt, OpenUnitInte
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
+from lit_addition.focus import HardestProblems
 from lit_addition.prediction import ProblemLines
 from lit_addition.problems import format_floor
 from lit_addition.runtime.encoding import Encoding
 from lit_addition.runtime.errors import InputError
 from lit_addition.samplers import EvalBatches, TrainBatches, data_parallel_shard
-from lit_addition.splits import SPLITS, draw_splits, split_settings, validation_count
+from lit_addition.splits import SPLITS, check_memory, draw_splits, split_settings, validation_count
 
 Split = Literal["train", "val", "test"]
 
@@ -53,30 +53,17 @@ class ProblemTensors(Dataset):
         return self.questions[index], self.answers[index]
 
 
+class IndexedProblems(ProblemTensors):
+    """A training split whose batches also carry the problems' indices, for the focused epochs' losses."""
+
+    def __getitem__(self, index: slice | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        indices = index if isinstance(index, torch.Tensor) else torch.arange(len(self))[index]
+        return self.questions[index], self.answers[index], indices
+
+
 def already_batched(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """Collate function for :class:`ProblemTensors`, whose ``__getitems__`` already returns stacked tensors."""
     return batch
-
-
-# Bytes a problem takes while the splits are drawn and encoded, besides its token ids: operands, sort keys and the
-# sampler's exponential keys (int64 and float64), measured as about 70 at 5 digits; rounded up.
-_DRAWING_BYTES_PER_PROBLEM = 100
-
-
-def _check_memory(problems: int, encoding: Encoding, both_orders: bool) -> None:
-    """Refuse, before drawing, a data set whose problems and token ids would not fit in this machine's free memory
-    (Linux reports it; elsewhere nothing is checked)."""
-    try:
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return
-    ids = (encoding.question_length + encoding.answer_length) * 8  # int64 token ids of one question and its answer
-    needed = problems * (_DRAWING_BYTES_PER_PROBLEM + ids * (2 if both_orders else 1))
-    if needed > free:
-        raise InputError(
-            f"{problems:,} problems (num_samples + test_samples) need about {needed / 2**30:,.1f} GiB of memory to "
-            f"draw and encode, but this machine has {free / 2**30:,.1f} GiB free: lower data.num_samples"
-        )
 
 
 class AdditionDataModule(LightningDataModule):
@@ -118,6 +105,13 @@ class AdditionDataModule(LightningDataModule):
             so that training shows every answer of the ``num_samples`` problems. Where the draw holds nearly the
             whole space (2 digits), ``0+0`` and ``99+99`` are the only problems with their answers, and models that
             never saw them answered them wrong. False holds out the draw's last ``val_fraction``, as the reference.
+        focus_after: epochs that train on every training problem before the focused ones; from epoch
+            ``focus_after`` on, each epoch trains on the problems with the highest loss when the model last trained
+            on them, and a random share of the rest (:mod:`lit_addition.focus`). 0, the default, trains on every
+            problem every epoch. Needs ``trainer.reload_dataloaders_every_n_epochs: 1``, for epochs of two lengths.
+        focus_hardest: share of the training problems a focused epoch takes by highest last loss.
+        focus_others: share of the training problems a focused epoch draws at random from the rest, so that known
+            problems are revisited and one the model forgets is found.
         batch_size: training batch size per device (per data-parallel rank). One optimizer step sees
             ``batch_size * devices * num_nodes * accumulate_grad_batches`` problems, printed and logged at the start
             of ``fit`` as ``global_batch_size``.
@@ -145,6 +139,9 @@ class AdditionDataModule(LightningDataModule):
         nines_share: ClosedUnitInterval = 0.0,
         top_nines_share: ClosedUnitInterval = 0.0,
         val_seen_answers: bool = False,
+        focus_after: NonNegativeInt = 0,
+        focus_hardest: ClosedUnitInterval = 0.25,
+        focus_others: ClosedUnitInterval = 0.2,
         batch_size: PositiveInt = 32,
         eval_batch_size: PositiveInt = 2048,
         seed: int = 1234,
@@ -154,10 +151,16 @@ class AdditionDataModule(LightningDataModule):
         super().__init__()
         self.encoding = Encoding(digits, reverse, reverse_answer, zero_pad)
         validation_count(digits, num_samples, val_fraction, test_samples)  # refuse sizes that cannot be drawn, now
-        _check_memory(num_samples + test_samples, self.encoding, both_orders)
+        check_memory(num_samples + test_samples, self.encoding, both_orders)
+        if focus_after and not 0 < focus_hardest + focus_others <= 1:
+            raise InputError(
+                f"data.focus_hardest + data.focus_others is {focus_hardest + focus_others:g}: a focused epoch needs "
+                "a share of the training problems above 0 and at most 1"
+            )
         self.save_hyperparameters()
         self._operands: dict[Split, tuple[np.ndarray, np.ndarray]] = {}
         self._datasets: dict[Split, ProblemTensors] = {}
+        self.focus: HardestProblems | None = None
 
     def setup(self, stage: str | None = None) -> None:
         """Draw the problems and build all three splits; later calls reuse them."""
@@ -173,7 +176,13 @@ class AdditionDataModule(LightningDataModule):
                 first, second = first[index], second[index]
             questions = self.encoding.encode_questions(first, second)
             answers = self.encoding.encode_answers(first, second)
-            self._datasets[split] = ProblemTensors(torch.from_numpy(questions), torch.from_numpy(answers))
+            kind = IndexedProblems if split == "train" and self.hparams.focus_after else ProblemTensors
+            self._datasets[split] = kind(torch.from_numpy(questions), torch.from_numpy(answers))
+        if self.hparams.focus_after:
+            hparams = self.hparams
+            problems = len(self._datasets["train"])
+            self.focus = HardestProblems(problems, hparams.focus_after, hparams.focus_hardest, hparams.focus_others,
+                                         hparams.seed)  # fmt: skip
 
     @property
     def global_batch_size(self) -> int:
@@ -220,8 +229,50 @@ class AdditionDataModule(LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         dataset = self._check_not_empty("train")
         replicas, rank = data_parallel_shard(self.trainer)
-        batches = TrainBatches(dataset, self.hparams.batch_size, self.hparams.seed, replicas, rank, self._batches_done)
+        chosen = self._focused_epoch() if self.focus is not None else None
+        batches = TrainBatches(
+            dataset, self.hparams.batch_size, self.hparams.seed, replicas, rank, self._batches_done, chosen
+        )
         return self._loader(dataset, sampler=batches, batch_size=None)  # the sampler yields whole batches
+
+    def _focused_epoch(self) -> torch.Tensor | None:
+        """The problems of this epoch, from every rank's losses of the epochs before."""
+        trainer = self.trainer
+        if trainer is None:  # outside a fit: every problem
+            return None
+        if trainer.reload_dataloaders_every_n_epochs != 1:
+            raise InputError(
+                "data.focus_after makes epochs of two lengths, which Lightning counts only when it builds the "
+                "training loader anew every epoch: set trainer.reload_dataloaders_every_n_epochs to 1"
+            )
+        return self.focus.start(trainer.current_epoch, self._sum_over_ranks)
+
+    def _sum_over_ranks(self, tensor: torch.Tensor) -> torch.Tensor:
+        # A copy on the device the strategy reduces on (NCCL: the GPU), as reduce() works in place.
+        strategy = self.trainer.strategy
+        return strategy.reduce(tensor.to(strategy.root_device, copy=True), reduce_op="sum")
+
+    def record_losses(self, indices: torch.Tensor, losses: torch.Tensor) -> None:
+        """Note the losses of the training problems at ``indices`` (the third part of a focused training batch)."""
+        self.focus.record(indices, losses)
+
+    def epoch_batches(self, epochs: int) -> list[int] | None:
+        """Training batches per rank of each of ``epochs`` epochs, where focused epochs make them differ; else None."""
+        if self.focus is None:
+            return None
+        replicas, _ = data_parallel_shard(self.trainer)
+        return [TrainBatches.batches(self.focus.size(e), self.hparams.batch_size, replicas) for e in range(epochs)]
+
+    def epoch_problems(self, epoch: int) -> int:
+        """Training problems ``epoch`` shows, over all ranks."""
+        return self.focus.size(epoch) if self.focus is not None else len(self.dataset("train"))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"focus": self.focus.state_dict(self._sum_over_ranks)} if self.focus is not None else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if "focus" in state_dict and self.focus is not None:
+            self.focus.load_state_dict(state_dict["focus"])
 
     def _eval_loader(self, split: Split) -> DataLoader:
         dataset = self._check_not_empty(split)

@@ -20,7 +20,7 @@ from torchmetrics import MeanMetric
 
 from lit_addition.inference import NetworkAdder, check_ours
 from lit_addition.metrics import AnswerAccuracy, restore_states, synced_states
-from lit_addition.network import STRUCTURAL_HPARAMS, answer_loss, build_network
+from lit_addition.network import STRUCTURAL_HPARAMS, answer_loss, build_network, problem_losses
 from lit_addition.runtime.adder import ANSWER_BATCH_SIZE
 from lit_addition.runtime.errors import InputError
 
@@ -109,10 +109,13 @@ class AdditionModel(LightningModule):
         """Answer logits ``(batch, answer_length, vocab)`` for question token ids ``(batch, question_length)``."""
         return self.net(question_ids)
 
-    def _shared_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
-        questions, answers = batch
+    def _shared_step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
+        # A focused training batch (data.focus_after) carries its problems' indices, for their losses.
+        questions, answers, *indices = batch
         logits = self(questions)
         loss = answer_loss(logits, answers)
+        if indices:
+            self.trainer.datamodule.record_losses(indices[0], problem_losses(logits.detach(), answers))
         predicted = logits.detach().argmax(-1)
         getattr(self, f"{stage}_accuracy").update(predicted, answers)
         if stage != "train":
@@ -169,9 +172,20 @@ class AdditionModel(LightningModule):
             # a mean over ranks could round the last bit.
             self.log(f"{stage}/{name}", value, prog_bar=name in prog_bar, sync_dist=True, reduce_fx="max")
 
+    def _total_steps(self) -> float:
+        """Optimizer steps of the whole fit: Lightning's estimate, or, where the data module's epochs differ in
+        length (focused epochs), the sum of its epochs' batches."""
+        trainer = self.trainer
+        planned = getattr(trainer.datamodule, "epoch_batches", None)
+        batches = planned(trainer.max_epochs) if planned is not None and trainer.max_epochs not in (None, -1) else None
+        if batches is None:
+            return trainer.estimated_stepping_batches
+        steps = sum(-(-epoch // trainer.accumulate_grad_batches) for epoch in batches)  # as Lightning counts them
+        return min(steps, trainer.max_steps) if trainer.max_steps != -1 else steps
+
     def configure_optimizers(self) -> Any:
         onecycle = self.hparams.lr_schedule == "onecycle"
-        total_steps = self.trainer.estimated_stepping_batches if onecycle else None
+        total_steps = self._total_steps() if onecycle else None
         mixed = isinstance(self.trainer.precision_plugin, MixedPrecision)
         fused = fused_adamw(self.device, bool(self.trainer.gradient_clip_val), mixed)
         optimizer, scheduler = optimizer_and_schedule(self.parameters(), self.hparams, total_steps, fused=fused)
@@ -185,7 +199,7 @@ class AdditionModel(LightningModule):
         # A resumed run takes its schedule from the checkpoint; one laid out for another length would fail a few
         # steps in with PyTorch's "Tried to step N times", so say why up front.
         if self.hparams.lr_schedule == "onecycle":
-            planned, run = self.lr_schedulers().total_steps, int(self.trainer.estimated_stepping_batches)
+            planned, run = self.lr_schedulers().total_steps, int(self._total_steps())
             if planned != run:
                 raise InputError(
                     f"the checkpoint's one-cycle schedule spans {planned} steps, but this run is set up for {run}: "

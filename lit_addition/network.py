@@ -123,6 +123,11 @@ def answer_loss(logits: torch.Tensor, answer_ids: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.transpose(1, 2), answer_ids)
 
 
+def problem_losses(logits: torch.Tensor, answer_ids: torch.Tensor) -> torch.Tensor:
+    """Each problem's own loss ``(batch,)``: its cross-entropy averaged over the answer positions."""
+    return F.cross_entropy(logits.transpose(1, 2), answer_ids, reduction="none").mean(-1)
+
+
 def _lstm_falls_back(device: torch.device) -> bool:
     """Whether the LSTMs must leave the CPU's autocast: it is on, and this CPU has no LSTM kernel in its dtype."""
     return (

@@ -47,6 +47,8 @@ class TrainBatches(DistributedSampler):
         rank: this rank.
         batches_done: called when an epoch's first batch is drawn, returns how many batches of that epoch have
             already been trained on (0 unless the run resumed from a checkpoint taken mid-epoch); those are skipped.
+        chosen: indices of the problems this epoch shows (focused epochs, :mod:`lit_addition.focus`); None shows
+            every problem. The permutation is then of the chosen problems.
     """
 
     def __init__(
@@ -57,20 +59,28 @@ class TrainBatches(DistributedSampler):
         replicas: int = 1,
         rank: int = 0,
         batches_done: Callable[[], int] | None = None,
+        chosen: torch.Tensor | None = None,
     ) -> None:
         super().__init__(dataset, num_replicas=replicas, rank=rank, shuffle=True, seed=seed)
         self.batch_size = batch_size
         self.batches_done = batches_done
-        self.per_rank = len(dataset) // replicas
+        self.chosen = chosen
+        self.shown = len(dataset) if chosen is None else len(chosen)
+        self.per_rank = self.shown // replicas
 
     def __len__(self) -> int:
-        return -(-self.per_rank // self.batch_size)
+        return self.batches(self.shown, self.batch_size, self.num_replicas)
+
+    @staticmethod
+    def batches(problems: int, batch_size: int, replicas: int) -> int:
+        """Batches each rank runs in an epoch of ``problems`` problems."""
+        return -(-(problems // replicas) // batch_size)
 
     def epoch_order(self, epoch: int) -> torch.Tensor:
         """Indices this rank trains on in ``epoch``, in order."""
-        permutation = np.random.default_rng([self.seed, epoch]).permutation(len(self.dataset))
-        share = permutation[self.rank : self.per_rank * self.num_replicas : self.num_replicas]
-        return torch.from_numpy(share)
+        permutation = np.random.default_rng([self.seed, epoch]).permutation(self.shown)
+        share = torch.from_numpy(permutation[self.rank : self.per_rank * self.num_replicas : self.num_replicas])
+        return share if self.chosen is None else self.chosen[share]
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         # A generator: nothing below runs until the first batch is asked for. By then Lightning has called

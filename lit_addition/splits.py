@@ -8,15 +8,38 @@ problems (:func:`~lit_addition.problems.sample_problems`).
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from lit_addition.problems import count_problems, sample_problems
+from lit_addition.runtime.encoding import Encoding
 from lit_addition.runtime.errors import InputError
 
 SPLITS = ("train", "val", "test")
+
+
+# Bytes a problem takes while the splits are drawn and encoded, besides its token ids: operands, sort keys and the
+# sampler's exponential keys (int64 and float64), measured as about 70 at 5 digits; rounded up.
+_DRAWING_BYTES_PER_PROBLEM = 100
+
+
+def check_memory(problems: int, encoding: Encoding, both_orders: bool) -> None:
+    """Refuse, before drawing, a data set whose problems and token ids would not fit in this machine's free memory
+    (Linux reports it; elsewhere nothing is checked)."""
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return
+    ids = (encoding.question_length + encoding.answer_length) * 8  # int64 token ids of one question and its answer
+    needed = problems * (_DRAWING_BYTES_PER_PROBLEM + ids * (2 if both_orders else 1))
+    if needed > free:
+        raise InputError(
+            f"{problems:,} problems (num_samples + test_samples) need about {needed / 2**30:,.1f} GiB of memory to "
+            f"draw and encode, but this machine has {free / 2**30:,.1f} GiB free: lower data.num_samples"
+        )
 
 
 def validation_count(digits: int, num_samples: int, val_fraction: float, test_samples: int) -> int:

@@ -40,7 +40,7 @@ def run_loop(
     hyperparameters; ``fused``: AdamW's one-kernel update; ``clip``: the gradients' largest norm, as the Trainer's
     ``gradient_clip_val`` clips them; ``bf16``: the forward passes under bfloat16 autocast, as ``bf16-mixed`` runs
     them), validating after each; one record per epoch: the training seconds so far (validation excluded), the
-    epoch's training and validation seconds, and the exact validation accuracy."""
+    epoch's training and validation seconds, the exact validation accuracy and the training examples shown so far."""
     train, val = data.dataset("train"), data.dataset("val")
     batch_size = data.hparams.batch_size
     steps = epochs * -(-len(train) // batch_size)
@@ -66,7 +66,7 @@ def run_loop(
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             accuracy = exact(net, val)
         records.append({"epoch": epoch, "train_s": total, "epoch_s": seconds, "val_s": time.perf_counter() - start,
-                        "val/seq_acc": accuracy})  # fmt: skip
+                        "val/seq_acc": accuracy, "examples": (epoch + 1) * len(train)})  # fmt: skip
     return records
 
 

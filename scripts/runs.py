@@ -63,7 +63,7 @@ def fit(config: str, *overrides: str, folder: str | Path) -> Run:
     epochs = _epochs(version / "metrics.csv")
     data = AdditionDataModule(**yaml.safe_load((version / "config.yaml").read_text())["data"])
     data.setup()  # the run's own problems, from the config it saved: a few milliseconds
-    examples = len(epochs) * len(data.dataset("train"))
+    examples = sum(data.epoch_problems(epoch) for epoch in range(len(epochs)))
     return Run(config, list(overrides), epochs, kept[-1] if kept else None, examples, process_s)
 
 

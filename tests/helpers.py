@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import socket
@@ -89,6 +90,26 @@ def run_main(capsys: pytest.CaptureFixture, args: list[str], stdin: bytes | None
         sys.stdin = saved
     captured = capsys.readouterr()
     return Ran(status, captured.out.splitlines(), captured.err.splitlines())
+
+
+def recorded_fit(run_main, args: list[str], version: str, out: Path) -> dict:
+    """``fit ARGS`` in this process into the logger version ``version``, its rank-0 record (probes.RecordRank) read
+    back from ``out``."""
+    ran = run_main("fit", *args, f"--trainer.logger.version={version}", "--trainer.callbacks+=probes.RecordRank",
+                   f"--trainer.callbacks.out={out}")  # fmt: skip
+    assert ran.status == 0, ran.err
+    return json.loads((out / "rank0.json").read_text())
+
+
+def cut_by_sigterm(args: list[str], version: str, step: int, cwd: Path) -> None:
+    """``fit ARGS`` in a process of its own, sent SIGTERM after optimizer step ``step``, as a scheduler pre-empting a
+    job would. Lightning stops gracefully (its SIGTERMException is a SystemExit without a code), saving last.ckpt."""
+    cut = run_cli(
+        *("fit", *args, f"--trainer.logger.version={version}"),
+        *("--trainer.callbacks+=probes.SigtermAtStep", f"--trainer.callbacks.step={step}"),
+        cwd=cwd,
+    )
+    assert cut.returncode == 0 and "Traceback" not in cut.stderr, cut.stderr
 
 
 def refusal(ran: Ran) -> str:

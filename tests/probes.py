@@ -41,6 +41,11 @@ class RecordRank(Callback):
         self.record["world_size"] = trainer.world_size
         self.record["splits"] = {s: data.problems(s) for s in ("train", "val", "test")}
 
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        focus = trainer.datamodule.focus
+        if focus is not None:  # the losses this epoch's focused problems were chosen by
+            self.record.setdefault("focus_losses", {})[str(trainer.current_epoch)] = focus.losses.tolist()
+
     def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch, batch_idx: int) -> None:
         self.record["train"].setdefault(str(trainer.current_epoch), []).extend(self._questions(trainer, batch))
 

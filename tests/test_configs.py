@@ -19,7 +19,8 @@ REFERENCE_MODEL = {"learning_rate": 0.001, "lr_schedule": "constant", "betas": (
                    "reverse": True, "reverse_answer": False, "zero_pad": False, "hidden_size": 128,
                    "num_layers": 1}  # fmt: skip
 REFERENCE_DATA = {"reverse": True, "reverse_answer": False, "zero_pad": False, "both_orders": False,
-                  "uniform_share": 0.0, "carry_share": 0.0, "val_seen_answers": False, "batch_size": 32}  # fmt: skip
+                  "uniform_share": 0.0, "carry_share": 0.0, "val_seen_answers": False, "focus_after": 0,
+                  "batch_size": 32}  # fmt: skip
 
 
 def ours(hparams) -> dict:

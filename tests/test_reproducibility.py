@@ -3,12 +3,10 @@ where an uninterrupted one does: same steps, same batches, same metrics, same we
 counting. The interrupted run is the one that needs a process of its own (it receives the signal); the others run in
 this process."""
 
-import json
-
 import lightning as L
 import torch
 import yaml
-from helpers import STEPS_PER_EPOCH, TINY, config, refusal, run_cli
+from helpers import STEPS_PER_EPOCH, TINY, config, cut_by_sigterm, recorded_fit, refusal
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lit_addition import AdditionDataModule, AdditionModel
@@ -28,17 +26,8 @@ def scalars(run_dir) -> dict[str, list[tuple[int, float]]]:
 
 def test_run_resumed_mid_epoch_ends_exactly_like_an_uninterrupted_one(run_main, tmp_path):
     logs = tmp_path / "logs" / config("3digit")["trainer"]["logger"]["init_args"]["name"]
-    record = "--trainer.callbacks+=probes.RecordRank"
-    whole = run_main("fit", *RUN, "--trainer.logger.version=whole", record, f"--trainer.callbacks.out={tmp_path / 'w'}")
-    assert whole.status == 0, whole.err
-
-    cut = run_cli(
-        *("fit", *RUN, "--trainer.logger.version=cut"),
-        *("--trainer.callbacks+=probes.SigtermAtStep", f"--trainer.callbacks.step={CUT_AT}"),
-        cwd=tmp_path,
-    )
-    # Lightning stops gracefully on SIGTERM (its SIGTERMException is a SystemExit without a code), saving last.ckpt.
-    assert cut.returncode == 0 and "Traceback" not in cut.stderr, cut.stderr
+    before = recorded_fit(run_main, RUN, "whole", tmp_path / "w")
+    cut_by_sigterm(RUN, "cut", CUT_AT, tmp_path)
     stopped = torch.load(logs / "cut" / "checkpoints" / "last.ckpt", weights_only=False)
     assert (stopped["epoch"], stopped["global_step"]) == (0, CUT_AT)
     assert stopped["loops"]["fit_loop"]["epoch_loop.batch_progress"]["current"]["completed"] == CUT_AT
@@ -46,17 +35,7 @@ def test_run_resumed_mid_epoch_ends_exactly_like_an_uninterrupted_one(run_main, 
     seconds_before_the_cut = timer["time_elapsed"]["train"]
     assert seconds_before_the_cut > 0
 
-    resumed = run_main(
-        "fit",
-        *RUN,
-        "--trainer.logger.version=cut",
-        "--ckpt_path=last",
-        record,
-        f"--trainer.callbacks.out={tmp_path / 'r'}",
-    )
-    assert resumed.status == 0, resumed.err
-
-    before, after = (json.loads((tmp_path / name / "rank0.json").read_text()) for name in ("w", "r"))
+    after = recorded_fit(run_main, [*RUN, "--ckpt_path=last"], "cut", tmp_path / "r")
     assert after["splits"] == before["splits"]
     # The resumed run takes up epoch 0 at the batch after the cut, and then sees the same epoch 1.
     assert after["train"]["0"] == before["train"]["0"][CUT_AT * 64 :]
