@@ -60,7 +60,6 @@ class HardestProblems:
         """Note the losses of the problems at ``indices`` of the training split, as this rank trained on them."""
         if self._new_losses.device != losses.device:  # kept where the losses are made: no copy to the host per step
             self._new_losses, self._recorded = self._new_losses.to(losses.device), self._recorded.to(losses.device)
-            self.losses = self.losses.to(losses.device)
         self._new_losses[indices] = losses.detach().float()
         self._recorded[indices] = 1.0
 
