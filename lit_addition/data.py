@@ -91,16 +91,12 @@ class AdditionDataModule(LightningDataModule):
             rather than the reference's draw, which picks the digit count first and so favours short operands
             (at 3 digits a quarter of its problems have two 3-digit operands, against 81% of the space). 0 is the
             reference's sampling; problems stay unique and the splits disjoint whatever the share.
-        carry_share: share of the problems (of all splits) drawn as carry chains, additions that carry from some
-            column through every column above it into a new leading digit, such as ``99999+1`` or ``901+999``
-            (:func:`~lit_addition.rare_problems.carry_chain_pairs`), which the other draws rarely give. 0, the default,
-            draws none.
-        nines_share: share of the problems (of all splits) whose lowest columns each sum to 9 with no carry
-            through them, such as ``10+589`` or ``98+901`` (:func:`~lit_addition.rare_problems.nines_pairs`): the
-            problems a model that has learned to carry is last to stop carrying through. 0, the default, draws none.
-        top_nines_share: share of the problems (of all splits) whose highest columns are 9 in both operands, such
-            as ``998+996`` (:func:`~lit_addition.rare_problems.top_nines_pairs`): the top corner of the space, where a
-            carry must pass through one 9+9 column after another. 0, the default, draws none.
+        carry_share, nines_share, top_nines_share, short_chain_share: shares of the problems (of all splits) drawn
+            from the kinds that the other draws rarely give (:mod:`lit_addition.rare_problems`), 0 drawing none:
+            carry chains into a new digit such as ``99999+1`` or ``901+999``; lowest columns each summing to 9 with
+            no carry through them, such as ``10+589``, the problems a model that has learned to carry is last to stop
+            carrying through; 9 in the highest columns of both operands, such as ``998+996``, where a carry passes
+            through one 9+9 column after another; a carry on through the columns a short operand lacks (``1+99999``).
         val_seen_answers: hold out for validation only problems whose answer an earlier problem of the draw has,
             so that training shows every answer of the ``num_samples`` problems. Where the draw holds nearly the
             whole space (2 digits), ``0+0`` and ``99+99`` are the only problems with their answers, and models that
@@ -138,6 +134,7 @@ class AdditionDataModule(LightningDataModule):
         carry_share: ClosedUnitInterval = 0.0,
         nines_share: ClosedUnitInterval = 0.0,
         top_nines_share: ClosedUnitInterval = 0.0,
+        short_chain_share: ClosedUnitInterval = 0.0,
         val_seen_answers: bool = False,
         focus_after: NonNegativeInt = 0,
         focus_hardest: ClosedUnitInterval = 0.25,

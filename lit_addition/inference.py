@@ -36,6 +36,7 @@ _DATA_OPTIONS_BEFORE_THEY_EXISTED = {
     "carry_share": 0.0,
     "nines_share": 0.0,
     "top_nines_share": 0.0,
+    "short_chain_share": 0.0,
     "val_seen_answers": False,
 }
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lit_addition.rare_problems import carry_chain_pairs, nines_pairs, top_nines_pairs
+from lit_addition.rare_problems import carry_chain_pairs, nines_pairs, short_chain_pairs, top_nines_pairs
 from lit_addition.runtime.encoding import MAX_DIGITS, Encoding, count_digits
 from lit_addition.runtime.errors import InputError
 
@@ -143,6 +143,7 @@ def sample_problems(
     carry_share: float = 0.0,
     nines_share: float = 0.0,
     top_nines_share: float = 0.0,
+    short_chain_share: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``count`` problems ``a+b``, no two equal up to swapping ``a`` and ``b``, as the reference draws them.
 
@@ -158,7 +159,9 @@ def sample_problems(
         nines_share: share of the ``count`` problems whose lowest columns sum to 9 with no carry through them (see
             :func:`nines_pairs`), drawn after the carry chains. 0, the default, draws none.
         top_nines_share: share of the ``count`` problems whose highest columns are 9 in both operands (see
-            :func:`top_nines_pairs`), drawn last of the three. 0, the default, draws none.
+            :func:`top_nines_pairs`), drawn after those. 0, the default, draws none.
+        short_chain_share: share of the ``count`` problems whose carry runs through the columns a short operand
+            lacks (see :func:`short_chain_pairs`), drawn last. 0, the default, draws none; it needs 2 digits or more.
 
     Returns:
         The operands ``a`` and ``b`` as int64 arrays, in random order.
@@ -171,10 +174,19 @@ def sample_problems(
             f"digit(s) per operand (a+b and b+a count once): ask for at most {available:,}, or raise digits"
         )
     check_shares(
-        uniform_share=uniform_share, carry_share=carry_share, nines_share=nines_share, top_nines_share=top_nines_share
+        uniform_share=uniform_share,
+        carry_share=carry_share,
+        nines_share=nines_share,
+        top_nines_share=top_nines_share,
+        short_chain_share=short_chain_share,
     )
+    if short_chain_share and digits < 2:
+        raise InputError(
+            "short_chain_share needs operands of 2 digits or more, a short one beside a long one: set it to 0"
+        )
     kinds = [("carry_share", carry_chain_pairs, carry_share), ("nines_share", nines_pairs, nines_share),
-             ("top_nines_share", top_nines_pairs, top_nines_share)]  # fmt: skip
+             ("top_nines_share", top_nines_pairs, top_nines_share),
+             ("short_chain_share", short_chain_pairs, short_chain_share)]  # fmt: skip
     chains = [kind for kind in kinds if kind[2] > 0]
     if chains:
         return _with_chains(digits, count, rng, uniform_share, chains)

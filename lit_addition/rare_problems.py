@@ -1,8 +1,9 @@
 """Draws of the problems that the reference's draw and a uniform one rarely give, which a model gets right last: carry
-chains into a new digit (``999+1``), columns summing to 9 below any carry (``10+589``), and 9s in the highest
-columns of both operands (``998+996``). Each returns ``count`` ordered pairs, repeats possible; ``sample_problems``
-(:mod:`lit_addition.problems`) takes its share of them, unique, as the data options ``carry_share``, ``nines_share``
-and ``top_nines_share`` ask.
+chains into a new digit (``999+1``), the same through the columns a short operand lacks (``1+99999``), columns
+summing to 9 below any carry (``10+589``), and 9s in the highest columns of both operands (``998+996``). Each
+returns ``count`` ordered pairs, repeats possible; ``sample_problems`` (:mod:`lit_addition.problems`) takes its share
+of them, unique, as the data options ``carry_share``, ``short_chain_share``, ``nines_share`` and ``top_nines_share``
+ask.
 """
 
 from __future__ import annotations
@@ -46,6 +47,22 @@ def carry_chain_pairs(digits: int, count: int, rng: np.random.Generator) -> tupl
         return np.where((column < start)[:, None], uniform, np.where((column == start)[:, None], generate, above))
 
     return _from_columns(digits, count, column_pairs)
+
+
+def short_chain_pairs(digits: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` ordered pairs (repeats possible) of a short operand and a long one whose carry runs on through
+    every column the short one lacks into a new digit, as in ``1+99999``, ``57+99950`` or ``99996+8``: the short
+    operand has 1 to ``digits - 1`` digits (a length drawn uniformly), the long one 9 in every column above those,
+    and its lower columns carry out with the short operand. A uniform draw all but never gives these (two 9s in the
+    top columns of one operand and a 1-digit other: once in a million 5-digit problems), and :func:`carry_chain_pairs`
+    hardly more, yet ``1+99999`` is the first problem a person tries. Either order is equally likely."""
+    length = rng.integers(1, digits, count)
+    scale = 10**length
+    short = rng.integers(np.where(length == 1, 1, scale // 10), scale)  # a carry out needs a nonzero short operand
+    low = rng.integers(scale - short, scale)  # the long operand's low columns: short + low >= scale carries out
+    long = 10**digits - scale + low
+    swap = rng.random(count) < 0.5
+    return np.where(swap, long, short), np.where(swap, short, long)
 
 
 def nines_pairs(digits: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

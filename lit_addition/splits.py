@@ -74,6 +74,7 @@ def draw_splits(
     carry_share: float = 0.0,
     nines_share: float = 0.0,
     top_nines_share: float = 0.0,
+    short_chain_share: float = 0.0,
     val_seen_answers: bool = False,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The train, val and test problems of a data set, as operand arrays ``(a, b)``: one draw of ``num_samples +
@@ -85,7 +86,14 @@ def draw_splits(
     val_count = validation_count(digits, num_samples, val_fraction, test_samples)
     rng = np.random.default_rng(seed)
     a, b = sample_problems(
-        digits, num_samples + test_samples, rng, uniform_share, carry_share, nines_share, top_nines_share
+        digits,
+        num_samples + test_samples,
+        rng,
+        uniform_share,
+        carry_share,
+        nines_share,
+        top_nines_share,
+        short_chain_share,
     )
     pool_a, pool_b = a[:num_samples], b[:num_samples]  # training and validation
     in_val = np.zeros(num_samples, dtype=bool)

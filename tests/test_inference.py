@@ -100,11 +100,19 @@ def test_checkpoint_written_on_a_gpu_opens_on_the_cpu(checkpoint_path, tmp_path,
 
 def test_a_checkpoint_from_before_the_data_options_regenerates_its_splits_without_them(checkpoint_path, tmp_path):
     contents = torch.load(checkpoint_path, weights_only=True)
-    options = ("both_orders", "uniform_share", "carry_share", "nines_share", "top_nines_share", "val_seen_answers")
+    options = (
+        "both_orders",
+        "uniform_share",
+        "carry_share",
+        "nines_share",
+        "top_nines_share",
+        "short_chain_share",
+        "val_seen_answers",
+    )
     older = {name: value for name, value in contents["datamodule_hyper_parameters"].items() if name not in options}
     torch.save({**contents, "datamodule_hyper_parameters": older}, tmp_path / "older.ckpt")
     data = CheckpointAdder.load(tmp_path / "older.ckpt").data_hparams
-    assert [data[name] for name in options] == [False, 0.0, 0.0, 0.0, 0.0, False]
+    assert [data[name] for name in options] == [False, 0.0, 0.0, 0.0, 0.0, 0.0, False]
     assert {name: data[name] for name in older if not name.startswith("_")} == {
         name: value for name, value in older.items() if not name.startswith("_")
     }
@@ -116,7 +124,7 @@ def test_a_checkpoints_splits_are_the_data_modules_whatever_the_draw(checkpoint_
     problems (both_orders) is the data module's business, not the split's."""
     settings = {"digits": 3, "num_samples": 4_000, "val_fraction": 0.15, "test_samples": 700, "seed": 21,
                 "uniform_share": 0.3, "carry_share": 0.25, "nines_share": 0.1, "top_nines_share": 0.02,
-                "val_seen_answers": True, "both_orders": both_orders}  # fmt: skip
+                "short_chain_share": 0.05, "val_seen_answers": True, "both_orders": both_orders}  # fmt: skip
     data = AdditionDataModule(**settings)
     data.setup()
     contents = torch.load(checkpoint_path, weights_only=True)

@@ -10,7 +10,7 @@ from lit_addition.problems import (
     problems_at,
     sample_problems,
 )
-from lit_addition.rare_problems import carry_chain_pairs, nines_pairs, top_nines_pairs
+from lit_addition.rare_problems import carry_chain_pairs, nines_pairs, short_chain_pairs, top_nines_pairs
 from lit_addition.runtime.errors import InputError
 
 
@@ -212,6 +212,32 @@ def test_a_small_top_nines_share_covers_the_top_corner_of_the_space():
     assert len(unordered(a, b)) == 55_000
     corner = unordered(a[(a >= 990) & (b >= 990)], b[(a >= 990) & (b >= 990)])
     assert len(corner) == 55  # every problem 99x+99y, a+b and b+a counting once
+
+
+@pytest.mark.parametrize("digits", [2, 3, 5])
+def test_short_chain_pairs_carry_through_every_column_the_short_operand_lacks(digits):
+    a, b = short_chain_pairs(digits, 5_000, np.random.default_rng(18))
+    short, long = np.minimum(a, b), np.maximum(a, b)
+    length = np.array([len(str(n)) for n in short])
+    assert set(length) == set(range(1, digits))  # every short length, 1 to digits - 1
+    assert (long // 10**length == 10 ** (digits - length) - 1).all()  # 9 in every column above the short operand
+    assert (a + b >= 10**digits).all() and (long < 10**digits).all()  # so the carry runs into a new digit
+    assert 0.45 < np.mean(a < b) < 0.55  # either order
+
+
+def test_a_small_short_chain_share_draws_every_chain_from_a_one_digit_operand():
+    a, b = sample_problems(3, 50_000, np.random.default_rng(19), uniform_share=0.25, short_chain_share=0.01)
+    assert len(unordered(a, b)) == 50_000
+    one_digit = (np.minimum(a, b) < 10) & (np.maximum(a, b) >= 990) & (a + b >= 1_000)
+    assert len(unordered(a[one_digit], b[one_digit])) == 45  # 1+999, 2+998, 2+999, ..., 9+999
+    zero = sample_problems(3, 5_000, np.random.default_rng(20), carry_share=0.1, short_chain_share=0.0)
+    without = sample_problems(3, 5_000, np.random.default_rng(20), carry_share=0.1)
+    assert all(np.array_equal(x, y) for x, y in zip(without, zero, strict=True))
+
+
+def test_short_chain_share_needs_two_digits():
+    with pytest.raises(InputError, match="short_chain_share needs operands of 2 digits or more"):
+        sample_problems(1, 10, np.random.default_rng(0), short_chain_share=0.1)
 
 
 def test_carry_share_too_large_for_the_space_is_refused():

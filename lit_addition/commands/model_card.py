@@ -71,6 +71,8 @@ def _drawn(data: dict[str, Any]) -> str:
         words += f", and {data['nines_share']:.0%} with columns summing to 9 below any carry, such as 10+589"
     if data.get("top_nines_share"):
         words += f", and {data['top_nines_share']:.0%} with 9 in the highest columns of both, such as 998+996"
+    if data.get("short_chain_share"):
+        words += f", and {data['short_chain_share']:.0%} carrying on past a short operand's columns, such as 1+99999"
     return words
 
 
