@@ -53,9 +53,9 @@ def short_chain_pairs(digits: int, count: int, rng: np.random.Generator) -> tupl
     """``count`` ordered pairs (repeats possible) of a short operand and a long one whose carry runs on through
     every column the short one lacks into a new digit, as in ``1+99999``, ``57+99950`` or ``99996+8``: the short
     operand has 1 to ``digits - 1`` digits (a length drawn uniformly), the long one 9 in every column above those,
-    and its lower columns carry out with the short operand. A uniform draw all but never gives these (two 9s in the
-    top columns of one operand and a 1-digit other: once in a million 5-digit problems), and :func:`carry_chain_pairs`
-    hardly more, yet ``1+99999`` is the first problem a person tries. Either order is equally likely."""
+    and its lower columns carry out with the short operand. The other draws hold few of those with the shortest
+    operands (the 5-digit config's held 1 or 2 of the 45 problems ``x+9999y`` with a 1-digit ``x``, seeds 1234 and
+    201), yet ``1+99999`` is the first problem a person tries. Either order is equally likely."""
     length = rng.integers(1, digits, count)
     scale = 10**length
     short = rng.integers(np.where(length == 1, 1, scale // 10), scale)  # a carry out needs a nonzero short operand
