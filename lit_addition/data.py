@@ -97,6 +97,10 @@ class AdditionDataModule(LightningDataModule):
             no carry through them, such as ``10+589``, the problems a model that has learned to carry is last to stop
             carrying through; 9 in the highest columns of both operands, such as ``998+996``, where a carry passes
             through one 9+9 column after another; a carry on through the columns a short operand lacks (``1+99999``).
+        train_small_formats: the formats with at most this many ordered problems are drawn whole and train, none of
+            them validated or tested (:func:`~lit_addition.rare_problems.small_format_pairs`): 1,000 takes the 955
+            problems of a 1-digit operand beside a 1- or 2-digit one, too few to learn from a sample of themselves
+            (held out, ``0+0`` and ``8+1`` were missed). 0 splits them as any other.
         val_seen_answers: hold out for validation only problems whose answer an earlier problem of the draw has,
             so that training shows every answer of the ``num_samples`` problems. Where the draw holds nearly the
             whole space (2 digits), ``0+0`` and ``99+99`` are the only problems with their answers, and models that
@@ -135,6 +139,7 @@ class AdditionDataModule(LightningDataModule):
         nines_share: ClosedUnitInterval = 0.0,
         top_nines_share: ClosedUnitInterval = 0.0,
         short_chain_share: ClosedUnitInterval = 0.0,
+        train_small_formats: NonNegativeInt = 0,
         val_seen_answers: bool = False,
         focus_after: NonNegativeInt = 0,
         focus_hardest: ClosedUnitInterval = 0.25,

@@ -27,7 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lit_addition.rare_problems import carry_chain_pairs, nines_pairs, short_chain_pairs, top_nines_pairs
+from lit_addition.rare_problems import (
+    carry_chain_pairs,
+    nines_pairs,
+    short_chain_pairs,
+    small_format_pairs,
+    top_nines_pairs,
+)
 from lit_addition.runtime.encoding import MAX_DIGITS, Encoding, count_digits
 from lit_addition.runtime.errors import InputError
 
@@ -144,6 +150,7 @@ def sample_problems(
     nines_share: float = 0.0,
     top_nines_share: float = 0.0,
     short_chain_share: float = 0.0,
+    small_formats: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``count`` problems ``a+b``, no two equal up to swapping ``a`` and ``b``, as the reference draws them.
 
@@ -162,6 +169,9 @@ def sample_problems(
             :func:`top_nines_pairs`), drawn after those. 0, the default, draws none.
         short_chain_share: share of the ``count`` problems whose carry runs through the columns a short operand
             lacks (see :func:`short_chain_pairs`), drawn last. 0, the default, draws none; it needs 2 digits or more.
+        small_formats: every problem of the formats (the digit counts of both operands) with at most this many
+            ordered problems is drawn, before all the rest (see :func:`small_format_pairs`). 0, the default, draws
+            them as any other.
 
     Returns:
         The operands ``a`` and ``b`` as int64 arrays, in random order.
@@ -188,8 +198,16 @@ def sample_problems(
              ("top_nines_share", top_nines_pairs, top_nines_share),
              ("short_chain_share", short_chain_pairs, short_chain_share)]  # fmt: skip
     chains = [kind for kind in kinds if kind[2] > 0]
-    if chains:
-        return _with_chains(digits, count, rng, uniform_share, chains)
+    if chains or small_formats:
+        small_a, small_b = small_format_pairs(digits, small_formats)
+        if len(small_a) > count:
+            raise InputError(
+                f"small_formats={small_formats} takes {len(small_a):,} problems, more than the {count:,} asked "
+                "for: lower it or ask for more problems"
+            )
+        swap = rng.random(len(small_a)) < 0.5
+        small = np.where(swap, small_b, small_a), np.where(swap, small_a, small_b)
+        return _with_chains(digits, count, rng, uniform_share, chains, small)
     if count == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     blocks = _blocks(digits, uniform_share)
@@ -219,12 +237,17 @@ def pair_keys(a: np.ndarray, b: np.ndarray, digits: int) -> np.ndarray:
 
 
 def _with_chains(
-    digits: int, count: int, rng: np.random.Generator, uniform_share: float, chains: list[tuple[str, Callable, float]]
+    digits: int,
+    count: int,
+    rng: np.random.Generator,
+    uniform_share: float,
+    chains: list[tuple[str, Callable, float]],
+    first: tuple[np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each ``(name, draw, share)`` of ``chains`` in turn, ``round(share * count)`` distinct problems that
-    ``draw`` makes, none of them an earlier one; then the rest from :func:`sample_problems` without them, shuffled
-    together."""
-    a, b = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    """The distinct problems ``first``; then for each ``(name, draw, share)`` of ``chains`` in turn,
+    ``round(share * count)`` distinct problems that ``draw`` makes, none of them an earlier one; then the rest from
+    :func:`sample_problems` without them, shuffled together."""
+    a, b = first
     for name, draw, share in chains:
         wanted = len(a) + round(share * count)
         for _ in range(100):

@@ -3,7 +3,8 @@ chains into a new digit (``999+1``), the same through the columns a short operan
 summing to 9 below any carry (``10+589``), and 9s in the highest columns of both operands (``998+996``). Each
 returns ``count`` ordered pairs, repeats possible; ``sample_problems`` (:mod:`lit_addition.problems`) takes its share
 of them, unique, as the data options ``carry_share``, ``short_chain_share``, ``nines_share`` and ``top_nines_share``
-ask.
+ask. Last, the formats too small to learn from a sample of themselves (``8+1``, ``9+11``), which the data option
+``train_small_formats`` draws whole, all in training.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
+from lit_addition.runtime.encoding import count_digits
 
 _GENERATE = np.array([(x, y) for x in range(10) for y in range(10) if x + y >= 10])
 _PROPAGATE = np.array([(x, 9 - x) for x in range(10)])
@@ -89,3 +92,26 @@ def top_nines_pairs(digits: int, count: int, rng: np.random.Generator) -> tuple[
     return _from_columns(
         digits, count, lambda column: np.where((column >= bottom)[:, None], 9, rng.integers(0, 10, (count, 2)))
     )
+
+
+def format_sizes(numbers: np.ndarray) -> np.ndarray:
+    """How many numbers have as many digits as each of ``numbers`` (10 of one digit, 0 among them; 90 of two, ...):
+    the ordered problems of a format, the digit counts of both operands, are the product of its two sizes."""
+    digits = count_digits(np.asarray(numbers))
+    return np.where(digits == 1, 10, 9 * 10 ** (digits - 1))
+
+
+def small_format_pairs(digits: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every problem ``a <= b`` (once up to order) of the formats with at most ``limit`` ordered problems, the
+    operands' digit counts up to ``digits``: at 3 digits, 1,000 gives the 55 problems of two 1-digit operands and the
+    900 of a 1-digit beside a 2-digit one."""
+    first = [0, 0, *(10 ** np.arange(1, digits))]  # the smallest number of each digit count (index 1 on)
+    pairs = [
+        np.meshgrid(np.arange(first[short], 10**short), np.arange(first[long], 10**long), indexing="ij")
+        for short in range(1, digits + 1)
+        for long in range(short, digits + 1)
+        if format_sizes(np.array([first[short]]))[0] * format_sizes(np.array([first[long]]))[0] <= limit
+    ]
+    a = np.concatenate([np.ravel(pair[0]) for pair in pairs] or [np.empty(0, np.int64)]).astype(np.int64)
+    b = np.concatenate([np.ravel(pair[1]) for pair in pairs] or [np.empty(0, np.int64)]).astype(np.int64)
+    return a[a <= b], b[a <= b]

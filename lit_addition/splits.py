@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from lit_addition.problems import count_problems, sample_problems
+from lit_addition.rare_problems import format_sizes
 from lit_addition.runtime.encoding import Encoding
 from lit_addition.runtime.errors import InputError
 
@@ -75,12 +76,15 @@ def draw_splits(
     nines_share: float = 0.0,
     top_nines_share: float = 0.0,
     short_chain_share: float = 0.0,
+    train_small_formats: int = 0,
     val_seen_answers: bool = False,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The train, val and test problems of a data set, as operand arrays ``(a, b)``: one draw of ``num_samples +
     test_samples`` unique problems from ``seed``; the last ``val_fraction`` of the first ``num_samples`` is
     validation, the rest test. With ``val_seen_answers``, validation is the last ``val_fraction`` among the problems
     whose answer an earlier problem of the draw has, so every answer of the first ``num_samples`` stays in training.
+    With ``train_small_formats``, every problem of the formats with at most that many ordered problems is drawn and
+    put first, so all of them train and none validates or tests.
     A pure function of its arguments, so the data module and a checkpoint's inference core, given the same settings,
     get the same problems."""
     val_count = validation_count(digits, num_samples, val_fraction, test_samples)
@@ -94,13 +98,23 @@ def draw_splits(
         nines_share,
         top_nines_share,
         short_chain_share,
+        train_small_formats,
     )
+    small = format_sizes(a) * format_sizes(b) <= train_small_formats
+    if small.sum() > num_samples - val_count:
+        raise InputError(
+            f"train_small_formats={train_small_formats} puts {small.sum():,} problems in training, more than the "
+            f"{num_samples - val_count:,} training problems: lower it or raise num_samples"
+        )
+    order = np.argsort(~small, kind="stable")  # the small formats' problems first: training's, whatever follows
+    a, b = a[order], b[order]
     pool_a, pool_b = a[:num_samples], b[:num_samples]  # training and validation
     in_val = np.zeros(num_samples, dtype=bool)
     if val_seen_answers:
         first_with_answer = np.unique(pool_a + pool_b, return_index=True)[1]
         may_validate = np.ones(num_samples, dtype=bool)
         may_validate[first_with_answer] = False
+        may_validate[: small.sum()] = False
         candidates = np.flatnonzero(may_validate)
         if len(candidates) < val_count:
             raise InputError(

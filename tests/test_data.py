@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from lit_addition import AdditionDataModule, InputError
+from lit_addition.rare_problems import format_sizes
 from lit_addition.splits import SPLITS, draw_splits, split_settings
 
 
@@ -119,7 +120,7 @@ def test_a_data_set_larger_than_free_memory_is_refused_before_anything_is_drawn(
 def test_the_splits_are_draw_splits_of_the_data_settings():
     settings = {"digits": 3, "num_samples": 3_000, "val_fraction": 0.2, "test_samples": 300, "seed": 8,
                 "uniform_share": 0.5, "carry_share": 0.2, "nines_share": 0.05, "top_nines_share": 0.01,
-                "short_chain_share": 0.02, "val_seen_answers": True}  # fmt: skip
+                "short_chain_share": 0.02, "train_small_formats": 100, "val_seen_answers": True}  # fmt: skip
     data = AdditionDataModule(**settings, both_orders=True, batch_size=7)
     data.setup()
     assert split_settings(data.hparams) == settings  # the batch, the orders and the encoding do not draw
@@ -152,6 +153,20 @@ def test_val_seen_answers_keeps_in_training_every_answer_and_moves_nothing_else(
     )
     with pytest.raises(InputError, match=refusal):
         draw_splits(digits=1, num_samples=40, val_fraction=0.8, test_samples=0, seed=0, val_seen_answers=True)
+
+
+@pytest.mark.parametrize("val_seen_answers", [False, True])
+def test_train_small_formats_trains_every_problem_of_them_and_keeps_the_split_sizes(val_seen_answers):
+    settings = {"digits": 3, "num_samples": 50_000, "val_fraction": 0.1, "test_samples": 5_000, "seed": 23,
+                "uniform_share": 0.25, "carry_share": 0.02, "val_seen_answers": val_seen_answers}  # fmt: skip
+    drawn = draw_splits(**settings, train_small_formats=1_000)
+    assert [len(drawn[split][0]) for split in SPLITS] == [45_000, 5_000, 5_000]
+    small = {split: (format_sizes(a) * format_sizes(b) <= 1_000).sum() for split, (a, b) in drawn.items()}
+    assert small == {"train": 955, "val": 0, "test": 0}  # 0+0 to 9+99, each once, all in training
+    plain = draw_splits(**settings)
+    assert sum((format_sizes(a) * format_sizes(b) <= 1_000).sum() for a, b in (plain["val"], plain["test"])) > 0
+    with pytest.raises(InputError, match="train_small_formats=1000 puts 955 problems in training, more than the 900"):
+        draw_splits(**{**settings, "num_samples": 1_000, "test_samples": 100}, train_small_formats=1_000)
 
 
 def test_problems_before_setup_and_unknown_split_are_explained():

@@ -10,7 +10,14 @@ from lit_addition.problems import (
     problems_at,
     sample_problems,
 )
-from lit_addition.rare_problems import carry_chain_pairs, nines_pairs, short_chain_pairs, top_nines_pairs
+from lit_addition.rare_problems import (
+    carry_chain_pairs,
+    format_sizes,
+    nines_pairs,
+    short_chain_pairs,
+    small_format_pairs,
+    top_nines_pairs,
+)
 from lit_addition.runtime.errors import InputError
 
 
@@ -238,6 +245,32 @@ def test_a_small_short_chain_share_draws_every_chain_from_a_one_digit_operand():
 def test_short_chain_share_needs_two_digits():
     with pytest.raises(InputError, match="short_chain_share needs operands of 2 digits or more"):
         sample_problems(1, 10, np.random.default_rng(0), short_chain_share=0.1)
+
+
+@pytest.mark.parametrize(
+    ("digits", "limit", "count"), [(3, 100, 55), (3, 1_000, 955), (3, 9_000, 14_050), (5, 1_000, 955)]
+)
+def test_small_format_pairs_are_every_problem_of_the_formats_within_the_limit(digits, limit, count):
+    a, b = small_format_pairs(digits, limit)
+    assert len(unordered(a, b)) == len(a) == count and (a <= b).all()
+    assert (format_sizes(a) * format_sizes(b) <= limit).all()
+    # 55 of two 1-digit operands, 900 of a 1-digit beside a 2-digit one, 4,095 of two 2-digit ones, 9,000 of 1 and 3.
+    x, y = np.triu_indices(1_000)  # every pair x <= y below 1,000, which holds all four formats' problems
+    whole = format_sizes(x) * format_sizes(y) <= limit
+    assert unordered(a, b) == unordered(x[whole], y[whole])
+
+
+def test_small_formats_are_drawn_whole_and_unchanged_draws_without_them():
+    a, b = sample_problems(3, 5_000, np.random.default_rng(22), carry_share=0.1, small_formats=1_000)
+    assert len(unordered(a, b)) == 5_000
+    small = format_sizes(a) * format_sizes(b) <= 1_000
+    assert len(unordered(a[small], b[small])) == 955
+    assert 0.4 < np.mean(a[small] < b[small]) < 0.6  # either order
+    zero = sample_problems(3, 5_000, np.random.default_rng(20), carry_share=0.1, small_formats=0)
+    without = sample_problems(3, 5_000, np.random.default_rng(20), carry_share=0.1)
+    assert all(np.array_equal(x, y) for x, y in zip(without, zero, strict=True))
+    with pytest.raises(InputError, match="small_formats=1000 takes 955 problems, more than the 900 asked for"):
+        sample_problems(3, 900, np.random.default_rng(0), small_formats=1_000)
 
 
 def test_carry_share_too_large_for_the_space_is_refused():

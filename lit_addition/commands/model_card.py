@@ -73,6 +73,8 @@ def _drawn(data: dict[str, Any]) -> str:
         words += f", and {data['top_nines_share']:.0%} with 9 in the highest columns of both, such as 998+996"
     if data.get("short_chain_share"):
         words += f", and {data['short_chain_share']:.0%} carrying on past a short operand's columns, such as 1+99999"
+    if data.get("train_small_formats"):
+        words += f"; every problem of a format with at most {data['train_small_formats']:,} ordered problems trains"
     return words
 
 
