@@ -110,7 +110,7 @@ def small_format_pairs(digits: int, limit: int) -> tuple[np.ndarray, np.ndarray]
         np.meshgrid(np.arange(first[short], 10**short), np.arange(first[long], 10**long), indexing="ij")
         for short in range(1, digits + 1)
         for long in range(short, digits + 1)
-        if format_sizes(np.array([first[short]]))[0] * format_sizes(np.array([first[long]]))[0] <= limit
+        if (10**short - first[short]) * (10**long - first[long]) <= limit  # how many numbers have each count
     ]
     a = np.concatenate([np.ravel(pair[0]) for pair in pairs] or [np.empty(0, np.int64)]).astype(np.int64)
     b = np.concatenate([np.ravel(pair[1]) for pair in pairs] or [np.empty(0, np.int64)]).astype(np.int64)

@@ -100,21 +100,24 @@ def draw_splits(
         short_chain_share,
         train_small_formats,
     )
-    small = format_sizes(a) * format_sizes(b) <= train_small_formats
-    if small.sum() > num_samples - val_count:
-        raise InputError(
-            f"train_small_formats={train_small_formats} puts {small.sum():,} problems in training, more than the "
-            f"{num_samples - val_count:,} training problems: lower it or raise num_samples"
-        )
-    order = np.argsort(~small, kind="stable")  # the small formats' problems first: training's, whatever follows
-    a, b = a[order], b[order]
+    small_count = 0
+    if train_small_formats:
+        small = format_sizes(a) * format_sizes(b) <= train_small_formats
+        small_count = int(small.sum())
+        if small_count > num_samples - val_count:
+            raise InputError(
+                f"train_small_formats={train_small_formats} puts {small_count:,} problems in training, more than the "
+                f"{num_samples - val_count:,} training problems: lower it or raise num_samples"
+            )
+        order = np.argsort(~small, kind="stable")  # the small formats' problems first: training's, whatever follows
+        a, b = a[order], b[order]
     pool_a, pool_b = a[:num_samples], b[:num_samples]  # training and validation
     in_val = np.zeros(num_samples, dtype=bool)
     if val_seen_answers:
         first_with_answer = np.unique(pool_a + pool_b, return_index=True)[1]
         may_validate = np.ones(num_samples, dtype=bool)
         may_validate[first_with_answer] = False
-        may_validate[: small.sum()] = False
+        may_validate[:small_count] = False
         candidates = np.flatnonzero(may_validate)
         if len(candidates) < val_count:
             raise InputError(
