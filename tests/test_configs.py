@@ -44,7 +44,7 @@ def test_config_parses_and_instantiates(path, tmp_path):
     assert not set(SHARED_DATA_ARGUMENTS) & written["model"].keys()
     assert ours(data) == {**ours(data), **written["data"]} and data.num_samples == REFERENCE_SIZES[path.stem]
     assert cli.trainer.max_epochs == written["trainer"]["max_epochs"] > 0
-    # Every config names its precision: the 3-digit config's bf16-mixed is the default file's, under every --config.
+    # Every config names its precision: the default file's (3 digits, 32-true) would otherwise carry into every other.
     assert cli.trainer.precision == written["trainer"]["precision"]
 
 

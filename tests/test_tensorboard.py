@@ -87,7 +87,7 @@ def test_hparams_panel_holds_the_hyperparameters_and_the_runs_own_metrics(run):
     start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"]).session_start_info
     hparams = {key: value.number_value or value.string_value for key, value in start.hparams.items()}
     assert {"digits": 2, "batch_size": 64, "global_batch_size": 64, "data_parallel_ranks": 1}.items() <= hparams.items()
-    assert hparams["precision"] == "bf16-mixed" and hparams["lr_schedule"] == "onecycle"  # the default config's
+    assert hparams["precision"] == "32-true" and hparams["lr_schedule"] == "onecycle"  # the default config's
     experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
     metrics = {info.name.tag for info in experiment.metric_infos}
     assert {"val/seq_acc", "val/char_acc", "val/loss", "val/pos_acc/2", "train/loss", "time/train_s"} <= metrics
