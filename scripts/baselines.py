@@ -1,8 +1,9 @@
 """The plain PyTorch loops that lit_addition is measured against, over the package's own network, loss, metric and
 optimiser, with no Lightning:
 
-* :func:`bare_epochs`: the shipped recipe's network, data, optimiser, schedule and clipping in a bare loop, for
-  Lightning's own cost per epoch;
+* :func:`bare_epochs`: a shipped config's network, data, optimiser, schedule, clipping and precision in a bare loop,
+  for Lightning's own cost per epoch. ``python scripts/baselines.py 3digit`` runs one epoch of it in a fresh process,
+  as ``fit`` runs, and prints its record as JSON;
 * :func:`tuned_loop`: what a competent engineer writes without this project, the baseline of "time to know": the
   reference's network as ``nn.LSTM`` runs it (its decoder reads the repeated vector), the config's problem counts,
   split and seed drawn as the reference draws them, each problem in one order, the answer written as the reference
@@ -11,13 +12,18 @@ optimiser, with no Lightning:
 
 from __future__ import annotations
 
+import argparse
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import torch
+import yaml
+from report import ROOT
 
 from lit_addition import AdditionDataModule
+from lit_addition.cli import SHARED_DATA_ARGUMENTS
 from lit_addition.data import ProblemTensors
 from lit_addition.metrics import AnswerAccuracy
 from lit_addition.model import fused_adamw, optimizer_and_schedule
@@ -80,12 +86,18 @@ def exact(net: AdditionLSTM, split: ProblemTensors) -> float:
     return accuracy.compute()["seq_acc"].item()
 
 
-def bare_epochs(
-    data_settings: Mapping[str, Any], recipe: Mapping[str, Any], epochs: int, clip: float | None, precision: str
-) -> list[dict]:
-    """The shipped recipe (``recipe``: the model's hyperparameters; ``clip`` and ``precision``: the Trainer's
-    ``gradient_clip_val`` and ``precision``, ``32-true`` or ``bf16-mixed``) on its own data, in a bare loop."""
-    data = AdditionDataModule(**data_settings)
+def settings(config: str) -> dict:
+    """The settings of ``configs/<config>.yaml``."""
+    return yaml.safe_load((ROOT / "configs" / f"{config}.yaml").read_text())
+
+
+def bare_epochs(config: str, epochs: int) -> list[dict]:
+    """``configs/<config>.yaml``'s recipe on its own data in a bare loop: its model's hyperparameters, and the
+    Trainer's ``gradient_clip_val`` and ``precision`` (``32-true`` or ``bf16-mixed``)."""
+    configured = settings(config)
+    recipe = {**configured["model"], **{k: configured["data"][k] for k in SHARED_DATA_ARGUMENTS}}
+    clip, precision = configured["trainer"].get("gradient_clip_val"), configured["trainer"]["precision"]
+    data = AdditionDataModule(**configured["data"])
     data.setup()
     torch.manual_seed(0)
     _, net = build_network(recipe)
@@ -105,3 +117,11 @@ def tuned_loop(data_settings: Mapping[str, Any], epochs: int = TUNED["epochs"]) 
     recipe = {"learning_rate": TUNED["learning_rate"], "betas": (0.9, 0.999), "weight_decay": 0.01,
               "lr_schedule": "onecycle", "warmup_fraction": 0.3}  # fmt: skip
     return run_loop(net, data, recipe, epochs, fused=False), net
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="A shipped config's recipe in a bare loop; its records as JSON.")
+    parser.add_argument("config", help="a config of configs/, e.g. 3digit")
+    parser.add_argument("--epochs", type=int, default=1)
+    args = parser.parse_args()
+    print(json.dumps(bare_epochs(args.config, args.epochs)))

@@ -7,7 +7,7 @@
    checkpoint it kept over every ordered problem, against the tuned plain loop's training seconds to 99% exact on
    validation and the loop's own final accuracy and wrong answers; each side runs twice, in turn, the faster counts;
 2. Lightning's own cost: epochs of ``fit`` against the bare loop of the same network, data, optimiser, schedule,
-   clipping and precision, in pairs side by side;
+   clipping and precision, in pairs side by side, each in a fresh process;
 3. how close to the machine's limit: the training's GFLOP/s, from the network's shapes, beside what ``torch.mm`` of
    the LSTM's own shapes reaches here, in float32 and (where the CPU has it) bfloat16;
 4. drawing each shipped config's problems, and asking the model every problem of the 3-digit space.
@@ -18,14 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
-import yaml
-from baselines import TUNED, bare_epochs, tuned_loop
-from report import DOCS, ROOT, command, header, machine, percent, seconds, table
+from baselines import TUNED, settings, tuned_loop
+from report import DOCS, command, header, machine, percent, seconds, table
 from runs import fit, knows
 
 from lit_addition import AdditionDataModule
@@ -34,10 +35,6 @@ from lit_addition.evaluation import evaluate
 from lit_addition.inference import NetworkAdder
 from lit_addition.network import AdditionLSTM, build_network, cpu_lstm_runs
 from lit_addition.runtime.encoding import Encoding
-
-
-def settings(config: str) -> dict:
-    return yaml.safe_load((ROOT / "configs" / f"{config}.yaml").read_text())
 
 
 def flops_per_problem(net: AdditionLSTM, question_length: int) -> int:
@@ -101,13 +98,14 @@ def time_to_know(config: str, loop_epochs: int, folder: str, overrides: list[str
 def overhead(config: str, folder: str, rounds: int) -> dict:
     """Lightning's own cost: ``rounds`` pairs of one bare-loop epoch and one epoch of ``fit`` (a fresh one-epoch fit,
     as a user runs it), each epoch's training and validation. This machine's speed drifts from minute to
-    minute, so the two run side by side, the first of each pair alternating, and each pair gives a ratio."""
+    minute, so the two run side by side, the first of each pair alternating, and each pair gives a ratio. The bare
+    epoch runs in a fresh process, as the fit does: in this process, warm from the loops before, it ran faster."""
     configured = settings(config)
     recipe = {**configured["model"], **{k: configured["data"][k] for k in SHARED_DATA_ARGUMENTS}}
 
     def bare() -> float:
-        trainer = configured["trainer"]
-        record = bare_epochs(configured["data"], recipe, 1, trainer.get("gradient_clip_val"), trainer["precision"])[0]
+        script = [sys.executable, str(Path(__file__).with_name("baselines.py")), config]
+        record = json.loads(subprocess.run(script, capture_output=True, text=True, check=True).stdout)[0]
         return record["epoch_s"] + record["val_s"]
 
     def ours(round_: int) -> float:
@@ -192,7 +190,8 @@ def report(results: dict) -> list[str]:
             for i, p in enumerate(o["pairs"])]  # fmt: skip
     rows.append(["median", f"{o['bare_epoch_s']:.2f}", f"{o['fit_epoch_s']:.2f}", f"**{o['ratio']:.3f}x**"])
     lines += ["", "## Lightning's own cost", "", f"Pairs of one epoch (training and validation) of the bare loop and "
-              f"one of `fit`, side by side, the same network, data, optimiser, schedule, clipping and precision, at "
+              f"one of `fit`, side by side, each in a fresh process, the same network, data, optimiser, schedule, "
+              f"clipping and precision, at "
               f"batch {o['batch_size']}; the first of each pair alternates. The ratio is the median of the pairs' "
               "ratios (target: at most 1.05x).", ""]  # fmt: skip
     lines += table(["pair", "bare loop s/epoch", "`fit` s/epoch", "ratio"], rows)

@@ -1,6 +1,7 @@
-"""bf16-mixed on this CPU, measured: the 2-digit config's exact validation accuracy and seconds against 32-true.
+"""bf16-mixed on this CPU, measured: a config's exact validation accuracy and seconds against 32-true.
 
     python scripts/precision.py            # two runs of the 2-digit config: about a minute on 2 CPU cores
+    python scripts/precision.py --config 5digit --epochs 1    # one epoch of the 5-digit config in each
     python scripts/precision.py --quick    # 2 epochs each, for the test
 
 Prints a Markdown table for docs/precision.md. The runs differ only in ``--trainer.precision``; seconds are the
@@ -13,7 +14,7 @@ import argparse
 import tempfile
 
 import torch
-from report import command, header, machine, percent, seconds, table
+from report import ROOT, command, header, machine, percent, seconds, table
 from runs import fit
 
 from lit_addition.network import cpu_lstm_runs
@@ -21,17 +22,26 @@ from lit_addition.network import cpu_lstm_runs
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    configs = sorted(path.stem for path in (ROOT / "configs").glob("*.yaml"))
+    parser.add_argument("--config", default="2digit", choices=configs, help="a config of configs/ (default: 2digit)")
+    parser.add_argument("--epochs", type=int, help="train this many epochs (default: the config's)")
     parser.add_argument("--quick", action="store_true", help="2 epochs each, for the test")
     args = parser.parse_args()
+    if args.epochs is not None and args.epochs < 1:
+        parser.error("--epochs must be at least 1")
+    epochs = 2 if args.quick else args.epochs
     lstm = "bfloat16" if cpu_lstm_runs(torch.bfloat16) else "float32: this CPU has no bfloat16 LSTM"
     rows = []
     for precision in ("32-true", "bf16-mixed"):
         with tempfile.TemporaryDirectory() as folder:
-            quick = ["--trainer.max_epochs=2"] if args.quick else []
-            run = fit("2digit", f"--trainer.precision={precision}", *quick, folder=folder)
+            shorter = [f"--trainer.max_epochs={epochs}"] if epochs else []
+            run = fit(args.config, f"--trainer.precision={precision}", *shorter, folder=folder)
         rows.append([f"`{precision}`", percent(run.epochs[-1]["val/seq_acc"]), seconds(run.train_s), run.train_s])
     measured = {"machine": machine(), "command": command()}
-    what = f"The 2-digit config ({rows[0][0]} and {rows[1][0]}, the LSTMs under bf16-mixed in {lstm})."
+    trained = f"{epochs} epoch(s) of " if epochs else ""
+    what = (
+        f"{trained}`configs/{args.config}.yaml` ({rows[0][0]} and {rows[1][0]}, the LSTMs under bf16-mixed in {lstm})."
+    )
     print("\n".join(header("bf16-mixed on this CPU", measured, what) + [""]))
     body = [row[:3] + [f"{row[3] / rows[0][3]:.2f}x"] for row in rows]
     print("\n".join(table(["precision", "val/seq_acc", "fit s", "vs 32-true"], body)))

@@ -25,7 +25,7 @@ SHIPPED_SEED = 1234
 CHOSEN_ON = {
     "2digit": {1234, *range(1, 13), *range(201, 206), *range(301, 306), *range(401, 406), *range(501, 506)},
     "3digit": {1234, *range(1, 9), *range(101, 106), *range(201, 206), *range(301, 306), *range(401, 406),
-               *range(501, 506), *range(601, 606), *range(701, 706), *range(801, 806)},
+               *range(501, 506), *range(601, 606), *range(701, 706), *range(801, 806), *range(1601, 1606)},
     "4digit": {1234},
     "5digit": {1234, *range(201, 204)},
 }  # fmt: skip
@@ -54,6 +54,15 @@ def _reached(row: dict, metric: str) -> str:
     return "not reached" if reached is None else f"{reached['epoch']} ({seconds(reached['train_s'])} s)"
 
 
+def _label(row: dict) -> str:
+    """The config of a row, with the overrides it was trained with."""
+    return row["config"] + (f" `{' '.join(row['overrides'])}`" if row["overrides"] else "")
+
+
+def _machine(row: dict) -> str:
+    return f"{row['machine']['cpu']}, {row['machine']['cores']} cores, {row['machine']['date']}"
+
+
 def write(rows: list[dict], output: Path) -> None:
     (output / "seeds.json").write_text(json.dumps(rows, indent=2) + "\n")
     latest = {"machine": rows[-1]["machine"], "command": "python scripts/seeds.py ..., one row per run"}
@@ -66,25 +75,25 @@ def write(rows: list[dict], output: Path) -> None:
     lines += table(
         ["config", "seed", "problems asked", "wrong", "hard problems missed", "99% exact: epoch (s)", "epochs",
          "fit s", "machine, date"],
-        [[f"{r['config']}{' `' + ' '.join(r['overrides']) + '`' if r['overrides'] else ''}",
+        [[_label(r),
           f"{r['seed']}" + (" (chosen on)" if r["seed"] in CHOSEN_ON[r["config"]] else " (fresh)"),
           f"{r['problems']:,}" + (" (all)" if r["whole_space"] else " (sampled)"), f"**{r['wrong']:,}**",
           ", ".join(r["hard_wrong"]) or "none", _reached(r, "seq_acc"), r["epochs"], seconds(r["train_s"]),
-          f"{r['machine']['cpu']}, {r['machine']['cores']} cores, {r['machine']['date']}"] for r in rows],
+          _machine(r)] for r in rows],
     )  # fmt: skip
     wrong = [r for r in rows if r["wrong"]]
     if wrong:
         lines += ["", "Wrong answers, up to five per run, least likely true sum first (split of the problem):", ""]
-        lines += [f"- {r['config']}, seed {r['seed']}: {'; '.join(r['worst'][:5])}" for r in wrong]
+        lines += [f"- {_label(r)}, seed {r['seed']}: {'; '.join(r['worst'][:5])}" for r in wrong]
     (output / "seeds.md").write_text("\n".join(lines) + "\n")
     shipped = [r for r in rows if r["seed"] == SHIPPED_SEED and not r["overrides"]]
     what = "The reference's table, reproduced: the shipped seed's row of each config in docs/seeds.md."
     lines = header("The reference's results table, reproduced", latest, what) + [""]
     lines += table(
         ["config", "epochs", "to 99% per character: epoch (s)", "to 99% exact: epoch (s)", "wrong answers",
-         "reference: epochs to 99% (batch 32)"],
+         "reference: epochs to 99% (batch 32)", "machine, date"],
         [[r["config"], r["epochs"], _reached(r, "char_acc"), _reached(r, "seq_acc"), f"{r['wrong']:,} of "
-          f"{r['problems']:,}", REFERENCE_EPOCHS[r["config"]]] for r in shipped],
+          f"{r['problems']:,}", REFERENCE_EPOCHS[r["config"]], _machine(r)] for r in shipped],
     )  # fmt: skip
     (output / "results.md").write_text("\n".join(lines) + "\n")
 
