@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 import yaml
-from report import ROOT
+from report import ROOT, SHIPPED_CONFIGS, positive
 
 from lit_addition import AdditionDataModule
 from lit_addition.cli import SHARED_DATA_ARGUMENTS
@@ -91,11 +91,16 @@ def settings(config: str) -> dict:
     return yaml.safe_load((ROOT / "configs" / f"{config}.yaml").read_text())
 
 
+def model_settings(configured: Mapping[str, Any]) -> dict:
+    """A config's model hyperparameters, with those it takes from the data section (as the CLI links them)."""
+    return {**configured["model"], **{k: configured["data"][k] for k in SHARED_DATA_ARGUMENTS}}
+
+
 def bare_epochs(config: str, epochs: int) -> list[dict]:
     """``configs/<config>.yaml``'s recipe on its own data in a bare loop: its model's hyperparameters, and the
     Trainer's ``gradient_clip_val`` and ``precision`` (``32-true`` or ``bf16-mixed``)."""
     configured = settings(config)
-    recipe = {**configured["model"], **{k: configured["data"][k] for k in SHARED_DATA_ARGUMENTS}}
+    recipe = model_settings(configured)
     clip, precision = configured["trainer"].get("gradient_clip_val"), configured["trainer"]["precision"]
     data = AdditionDataModule(**configured["data"])
     data.setup()
@@ -121,7 +126,7 @@ def tuned_loop(data_settings: Mapping[str, Any], epochs: int = TUNED["epochs"]) 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="A shipped config's recipe in a bare loop; its records as JSON.")
-    parser.add_argument("config", help="a config of configs/, e.g. 3digit")
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("config", choices=SHIPPED_CONFIGS, help="a config of configs/, e.g. 3digit")
+    parser.add_argument("--epochs", type=positive, default=1)
     args = parser.parse_args()
     print(json.dumps(bare_epochs(args.config, args.epochs)))

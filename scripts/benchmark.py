@@ -25,12 +25,11 @@ import time
 from pathlib import Path
 
 import torch
-from baselines import TUNED, settings, tuned_loop
+from baselines import TUNED, model_settings, settings, tuned_loop
 from report import DOCS, command, header, machine, percent, seconds, table
 from runs import fit, knows
 
 from lit_addition import AdditionDataModule
-from lit_addition.cli import SHARED_DATA_ARGUMENTS
 from lit_addition.evaluation import evaluate
 from lit_addition.inference import NetworkAdder
 from lit_addition.network import AdditionLSTM, build_network, cpu_lstm_runs
@@ -101,7 +100,6 @@ def overhead(config: str, folder: str, rounds: int) -> dict:
     minute, so the two run side by side, the first of each pair alternating, and each pair gives a ratio. The bare
     epoch runs in a fresh process, as the fit does: in this process, warm from the loops before, it ran faster."""
     configured = settings(config)
-    recipe = {**configured["model"], **{k: configured["data"][k] for k in SHARED_DATA_ARGUMENTS}}
 
     def bare() -> float:
         script = [sys.executable, str(Path(__file__).with_name("baselines.py")), config]
@@ -118,7 +116,7 @@ def overhead(config: str, folder: str, rounds: int) -> dict:
         pairs.append({key: bare() if key == "bare_s" else ours(round_) for key in order})
     data = AdditionDataModule(**configured["data"])
     data.setup()
-    _, net = build_network(recipe)
+    _, net = build_network(model_settings(configured))
     flops = flops_per_problem(net, data.encoding.question_length)
     examples = len(data.dataset("train"))
     bare_s, fit_s = (statistics.median(pair[key] for pair in pairs) for key in ("bare_s", "fit_s"))
@@ -191,9 +189,8 @@ def report(results: dict) -> list[str]:
     rows.append(["median", f"{o['bare_epoch_s']:.2f}", f"{o['fit_epoch_s']:.2f}", f"**{o['ratio']:.3f}x**"])
     lines += ["", "## Lightning's own cost", "", f"Pairs of one epoch (training and validation) of the bare loop and "
               f"one of `fit`, side by side, each in a fresh process, the same network, data, optimiser, schedule, "
-              f"clipping and precision, at "
-              f"batch {o['batch_size']}; the first of each pair alternates. The ratio is the median of the pairs' "
-              "ratios (target: at most 1.05x).", ""]  # fmt: skip
+              f"clipping and precision, at batch {o['batch_size']}; the first of each pair alternates. The ratio is "
+              "the median of the pairs' ratios (target: at most 1.05x).", ""]  # fmt: skip
     lines += table(["pair", "bare loop s/epoch", "`fit` s/epoch", "ratio"], rows)
     peaks = ", ".join(f"{dtype} **{value:,.0f} GFLOP/s**" for dtype, value in results["peak_gflops"].items())
     lines += ["", "## How close to the machine's limit", "",

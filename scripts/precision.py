@@ -14,7 +14,7 @@ import argparse
 import tempfile
 
 import torch
-from report import ROOT, command, header, machine, percent, seconds, table
+from report import SHIPPED_CONFIGS, command, header, machine, percent, positive, seconds, table
 from runs import fit
 
 from lit_addition.network import cpu_lstm_runs
@@ -22,13 +22,12 @@ from lit_addition.network import cpu_lstm_runs
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    configs = sorted(path.stem for path in (ROOT / "configs").glob("*.yaml"))
-    parser.add_argument("--config", default="2digit", choices=configs, help="a config of configs/ (default: 2digit)")
-    parser.add_argument("--epochs", type=int, help="train this many epochs (default: the config's)")
+    parser.add_argument(
+        "--config", default="2digit", choices=SHIPPED_CONFIGS, help="a config of configs/ (default: 2digit)"
+    )
+    parser.add_argument("--epochs", type=positive, help="train this many epochs (default: the config's)")
     parser.add_argument("--quick", action="store_true", help="2 epochs each, for the test")
     args = parser.parse_args()
-    if args.epochs is not None and args.epochs < 1:
-        parser.error("--epochs must be at least 1")
     epochs = 2 if args.quick else args.epochs
     lstm = "bfloat16" if cpu_lstm_runs(torch.bfloat16) else "float32: this CPU has no bfloat16 LSTM"
     rows = []

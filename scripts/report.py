@@ -3,6 +3,7 @@ package's own description of it), the command that measured the figures, and the
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import platform
 import sys
@@ -15,6 +16,14 @@ from lit_addition.machine import cpu_cores, cpu_name, describe, gpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+SHIPPED_CONFIGS = sorted(path.stem for path in (ROOT / "configs").glob("*.yaml"))  # 2digit ... 5digit
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def machine() -> dict:

@@ -150,3 +150,22 @@ def test_recipe_quick_adds_one_change_at_a_time(monkeypatch, capsys, tmp_path):
         assert row["epochs"] == 1 and row["fit_s"] > 0 and row["examples"] > 0
     table = (tmp_path / "recipe.md").read_text()
     assert all(f"| {row['change']} |" in table for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "refusal"),
+    [
+        (
+            "baselines.py",
+            ["9digit"],
+            "argument config: invalid choice: '9digit' (choose from '2digit', '3digit', '4digit', '5digit')",
+        ),
+        ("baselines.py", ["2digit", "--epochs", "0"], "argument --epochs: '0' is not a whole number of at least 1"),
+        ("precision.py", ["--epochs", "two"], "argument --epochs: 'two' is not a whole number of at least 1"),
+    ],
+)
+def test_scripts_refuse_a_bad_config_or_epoch_count_in_one_line(monkeypatch, capsys, script, args, refusal):
+    with pytest.raises(SystemExit) as exit_:
+        run_script(monkeypatch, capsys, script, *args)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"{script}: error: {refusal}"
