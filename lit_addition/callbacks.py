@@ -46,7 +46,7 @@ def colour_enabled(stream=sys.stdout) -> bool:
 
 def sample_lines(encoding: Encoding, questions: np.ndarray, answers: np.ndarray, predictions: np.ndarray) -> list:
     """``(line, correct)`` pairs in the reference's layout, from token ids of questions, true and predicted answers."""
-    width_q, width_a = encoding.question_length, encoding.answer_length
+    width_q, width_a = 2 * encoding.digits + 1, encoding.answer_length  # as typed: "999+999", whatever the model reads
     texts = zip(
         encoding.decode_questions(questions),
         encoding.decode_answers(answers),

@@ -40,7 +40,7 @@ from lit_addition.prediction import PredictionWriter
 from lit_addition.runtime.errors import InputError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "3digit.yaml"
-SHARED_DATA_ARGUMENTS = ("digits", "reverse", "reverse_answer", "zero_pad")
+SHARED_DATA_ARGUMENTS = ("digits", "reverse", "reverse_answer", "zero_pad", "interleave")
 # Not LightningCLI's callback sections, which are always added, where Lightning refuses a checkpoint or a bar that its
 # flags switch off. last.ckpt has its own: Lightning 2.6's save_last refreshes it only when a best one is saved.
 SECTIONS = {

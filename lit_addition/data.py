@@ -78,6 +78,8 @@ class AdditionDataModule(LightningDataModule):
         reverse_answer: write the answer least significant digit first (decoding undoes it).
         zero_pad: write each operand with leading zeros, ``535+061``, so that a column's digits sit at the same
             places in every question (decoding drops the zeros).
+        interleave: write the two operands' digits in turns, column by column, with leading zeros and no ``+``:
+            ``535+61`` is ``503651``, read backwards (``reverse``) the units' two digits first.
         both_orders: train on every training problem in both orders, ``a+b`` and ``b+a``, which nearly doubles
             the training epoch; validation and test keep the order each problem was drawn in. It matters where data is
             scarce: in the 2-digit space, problems with a one-digit operand are few, and seeing each both ways is
@@ -91,12 +93,14 @@ class AdditionDataModule(LightningDataModule):
             rather than the reference's draw, which picks the digit count first and so favours short operands
             (at 3 digits a quarter of its problems have two 3-digit operands, against 81% of the space). 0 is the
             reference's sampling; problems stay unique and the splits disjoint whatever the share.
-        carry_share, nines_share, top_nines_share, short_chain_share: shares of the problems (of all splits) drawn
-            from the kinds that the other draws rarely give (:mod:`lit_addition.rare_problems`), 0 drawing none:
+        carry_share, nines_share, top_nines_share, short_chain_share, zeros_share: shares of the problems (of all
+            splits) drawn from the kinds that the other draws rarely give (:mod:`lit_addition.rare_problems`), 0
+            drawing none:
             carry chains into a new digit such as ``99999+1`` or ``901+999``; lowest columns each summing to 9 with
             no carry through them, such as ``10+589``, the problems a model that has learned to carry is last to stop
             carrying through; 9 in the highest columns of both operands, such as ``998+996``, where a carry passes
-            through one 9+9 column after another; a carry on through the columns a short operand lacks (``1+99999``).
+            through one 9+9 column after another; a carry on through the columns a short operand lacks (``1+99999``);
+            0 in the lowest columns of both operands, such as ``400+300``.
         train_small_formats: the formats with at most this many ordered problems are drawn whole and train, none of
             them validated or tested (:func:`~lit_addition.rare_problems.small_format_pairs`): 1,000 takes the 955
             problems of a 1-digit operand beside a 1- or 2-digit one, too few to learn from a sample of themselves
@@ -132,6 +136,7 @@ class AdditionDataModule(LightningDataModule):
         reverse: bool = True,
         reverse_answer: bool = False,
         zero_pad: bool = False,
+        interleave: bool = False,
         both_orders: bool = False,
         format_floor: ClosedUnitInterval = 0.0,
         uniform_share: ClosedUnitInterval = 0.0,
@@ -139,6 +144,7 @@ class AdditionDataModule(LightningDataModule):
         nines_share: ClosedUnitInterval = 0.0,
         top_nines_share: ClosedUnitInterval = 0.0,
         short_chain_share: ClosedUnitInterval = 0.0,
+        zeros_share: ClosedUnitInterval = 0.0,
         train_small_formats: NonNegativeInt = 0,
         val_seen_answers: bool = False,
         focus_after: NonNegativeInt = 0,
@@ -151,7 +157,7 @@ class AdditionDataModule(LightningDataModule):
         predict_file: str | None = None,
     ) -> None:
         super().__init__()
-        self.encoding = Encoding(digits, reverse, reverse_answer, zero_pad)
+        self.encoding = Encoding(digits, reverse, reverse_answer, zero_pad, interleave)
         validation_count(digits, num_samples, val_fraction, test_samples)  # refuse sizes that cannot be drawn, now
         check_memory(num_samples + test_samples, self.encoding, both_orders)
         if focus_after and not 0 < focus_hardest + focus_others <= 1:

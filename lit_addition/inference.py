@@ -37,6 +37,7 @@ _DATA_OPTIONS_BEFORE_THEY_EXISTED = {
     "nines_share": 0.0,
     "top_nines_share": 0.0,
     "short_chain_share": 0.0,
+    "zeros_share": 0.0,
     "train_small_formats": 0,
     "val_seen_answers": False,
 }

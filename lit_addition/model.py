@@ -67,6 +67,7 @@ class AdditionModel(LightningModule):
         reverse: whether questions are fed backwards (linked from the data).
         reverse_answer: whether answers are written least significant digit first (linked from the data).
         zero_pad: whether operands are written with leading zeros (linked from the data).
+        interleave: whether the operands' digits are written in turns, column by column (linked from the data).
         hidden_size: width of the encoder and decoder LSTMs.
         num_layers: depth of the decoder LSTM stack.
         project_once: project the decoder's constant input once rather than at every step (the same function;
@@ -84,6 +85,7 @@ class AdditionModel(LightningModule):
         reverse: bool = True,
         reverse_answer: bool = False,
         zero_pad: bool = False,
+        interleave: bool = False,
         hidden_size: PositiveInt = 128,
         num_layers: PositiveInt = 1,
         project_once: bool = True,

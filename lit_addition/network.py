@@ -35,9 +35,13 @@ from lit_addition.runtime.encoding import VOCAB_SIZE, Encoding
 
 # The hyperparameters that decide the network's shapes and the text it reads and writes: a checkpoint and the model
 # it is loaded into must agree on every one.
-STRUCTURAL_HPARAMS = ("digits", "reverse", "reverse_answer", "zero_pad", "hidden_size", "num_layers")
+STRUCTURAL_HPARAMS = (
+    "digits", "reverse", "reverse_answer", "zero_pad", "interleave", "hidden_size", "num_layers"
+)  # fmt: skip
 # Encoding fields younger than the first checkpoints: a checkpoint without one was written with the field's default.
-ADDED_ENCODING_FIELDS = {field.name: field.default for field in fields(Encoding) if field.name in ("zero_pad",)}
+ADDED_ENCODING_FIELDS = {
+    field.name: field.default for field in fields(Encoding) if field.name in ("zero_pad", "interleave")
+}
 
 
 class AdditionLSTM(nn.Module):
@@ -111,8 +115,8 @@ class AdditionLSTM(nn.Module):
 
 def build_network(hparams: Mapping[str, Any]) -> tuple[Encoding, AdditionLSTM]:
     """The encoding and the (untrained) network that a model's hyperparameters describe: the one place that turns
-    the encoding's fields (``digits``, ``reverse``, ``reverse_answer``, ``zero_pad``), ``hidden_size``, ``num_layers``
-    and ``project_once`` into both."""
+    the encoding's fields (``digits``, ``reverse``, ``reverse_answer``, ``zero_pad``, ``interleave``),
+    ``hidden_size``, ``num_layers`` and ``project_once`` into both."""
     encoding = Encoding(**{field.name: hparams[field.name] for field in fields(Encoding)})
     shape = (hparams["hidden_size"], hparams["num_layers"], hparams.get("project_once", True))
     return encoding, AdditionLSTM(VOCAB_SIZE, encoding.answer_length, *shape)

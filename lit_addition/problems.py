@@ -33,6 +33,7 @@ from lit_addition.rare_problems import (
     short_chain_pairs,
     small_format_pairs,
     top_nines_pairs,
+    zeros_pairs,
 )
 from lit_addition.runtime.encoding import MAX_DIGITS, Encoding, count_digits
 from lit_addition.runtime.errors import InputError
@@ -151,6 +152,7 @@ def sample_problems(
     top_nines_share: float = 0.0,
     short_chain_share: float = 0.0,
     small_formats: int = 0,
+    zeros_share: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``count`` problems ``a+b``, no two equal up to swapping ``a`` and ``b``, as the reference draws them.
 
@@ -172,6 +174,8 @@ def sample_problems(
         small_formats: every problem of the formats (the digit counts of both operands) with at most this many
             ordered problems is drawn, before all the rest (see :func:`small_format_pairs`). 0, the default, draws
             them as any other.
+        zeros_share: share of the ``count`` problems whose lowest columns are 0 in both operands (see
+            :func:`zeros_pairs`), drawn after the short chains. 0, the default, draws none.
 
     Returns:
         The operands ``a`` and ``b`` as int64 arrays, in random order.
@@ -189,6 +193,7 @@ def sample_problems(
         nines_share=nines_share,
         top_nines_share=top_nines_share,
         short_chain_share=short_chain_share,
+        zeros_share=zeros_share,
     )
     if short_chain_share and digits < 2:
         raise InputError(
@@ -196,7 +201,8 @@ def sample_problems(
         )
     kinds = [("carry_share", carry_chain_pairs, carry_share), ("nines_share", nines_pairs, nines_share),
              ("top_nines_share", top_nines_pairs, top_nines_share),
-             ("short_chain_share", short_chain_pairs, short_chain_share)]  # fmt: skip
+             ("short_chain_share", short_chain_pairs, short_chain_share),
+             ("zeros_share", zeros_pairs, zeros_share)]  # fmt: skip
     chains = [kind for kind in kinds if kind[2] > 0]
     if chains or small_formats:
         small_a, small_b = small_format_pairs(digits, small_formats)

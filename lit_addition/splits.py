@@ -78,6 +78,7 @@ def draw_splits(
     short_chain_share: float = 0.0,
     train_small_formats: int = 0,
     val_seen_answers: bool = False,
+    zeros_share: float = 0.0,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The train, val and test problems of a data set, as operand arrays ``(a, b)``: one draw of ``num_samples +
     test_samples`` unique problems from ``seed``; the last ``val_fraction`` of the first ``num_samples`` is
@@ -99,6 +100,7 @@ def draw_splits(
         top_nines_share,
         short_chain_share,
         train_small_formats,
+        zeros_share,
     )
     small_count = 0
     if train_small_formats:

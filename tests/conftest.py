@@ -42,23 +42,34 @@ def run_main(capsys, monkeypatch, tmp_path) -> Callable[..., Ran]:
     return lambda *args, stdin=None: run_main_here(capsys, list(args), stdin)
 
 
+def train_tiny(root: Path, name: str, **layout: bool) -> Path:
+    """``root/<name>.ckpt``: the model of ``TRAINED_MODEL`` fitted to ``TRAINED_DATA`` for four epochs, with the
+    question ``layout`` (``interleave=True``, say) given to both, as the command line links it."""
+    L.seed_everything(0, verbose=False)
+    trainer = L.Trainer(
+        max_epochs=4,
+        logger=False,
+        callbacks=[ModelCheckpoint(dirpath=root, filename=name)],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=root,
+    )
+    trainer.fit(AdditionModel(**TRAINED_MODEL, **layout), AdditionDataModule(**TRAINED_DATA, **layout))
+    return root / f"{name}.ckpt"
+
+
 @pytest.fixture(scope="session")
 def checkpoint_path(tmp_path_factory) -> Path:
     """A checkpoint written by ``fit`` with its data module, as a user's would be: a 2-digit model trained for a
     few seconds of CPU. It is far from accurate, which suits tests that compare two ways of answering: its
     answers, right or wrong, must agree."""
-    root = tmp_path_factory.mktemp("trained")
-    L.seed_everything(0, verbose=False)
-    trainer = L.Trainer(
-        max_epochs=4,
-        logger=False,
-        callbacks=[ModelCheckpoint(dirpath=root, filename="tiny")],
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=root,
-    )
-    trainer.fit(AdditionModel(**TRAINED_MODEL), AdditionDataModule(**TRAINED_DATA))
-    return root / "tiny.ckpt"
+    return train_tiny(tmp_path_factory.mktemp("trained"), "tiny")
+
+
+@pytest.fixture(scope="session")
+def interleaved_checkpoint_path(tmp_path_factory) -> Path:
+    """The same, with the operands' digits written in turns (``data.interleave``)."""
+    return train_tiny(tmp_path_factory.mktemp("trained"), "turns", interleave=True)
 
 
 @pytest.fixture(scope="session")

@@ -32,8 +32,9 @@ class Oracle(Adder):
 
 @pytest.mark.parametrize("reverse", [True, False])
 @pytest.mark.parametrize("reverse_answer", [True, False])
-def test_answer_runs_parse_encode_predict_decode(reverse, reverse_answer):
-    encoding = Encoding(digits=3, reverse=reverse, reverse_answer=reverse_answer)
+@pytest.mark.parametrize("layout", [{}, {"zero_pad": True}, {"interleave": True}])
+def test_answer_runs_parse_encode_predict_decode(reverse, reverse_answer, layout):
+    encoding = Encoding(digits=3, reverse=reverse, reverse_answer=reverse_answer, **layout)
     assert Oracle(encoding).answer(["535+61", "7+8", " 999 + 999 ", "0+0"]) == ["596", "15", "1998", "0"]
 
 

@@ -140,8 +140,8 @@ def structure(checkpoint: dict) -> dict:
 
 def test_a_structural_clash_is_refused_by_the_model_whoever_loads_it(checkpoint_path):
     saved = torch.load(checkpoint_path, weights_only=True)
-    clashes = {"digits": 3, "reverse": False, "reverse_answer": False, "zero_pad": True, "hidden_size": 32,
-               "num_layers": 2}  # fmt: skip
+    clashes = {"digits": 3, "reverse": False, "reverse_answer": False, "zero_pad": True, "interleave": True,
+               "hidden_size": 32, "num_layers": 2}  # fmt: skip
     assert clashes.keys() == set(STRUCTURAL_HPARAMS)
     for name, value in clashes.items():
         model = AdditionModel(**{**structure(saved), name: value})
@@ -164,11 +164,12 @@ def test_a_checkpoint_that_differs_only_in_training_settings_loads_its_weights(c
     assert CheckpointAdder.load(tmp_path / "older.ckpt").net.project_once  # what every checkpoint before it ran
 
 
-def test_a_checkpoint_written_before_zero_pad_existed_reads_as_unpadded(checkpoint_path, tmp_path):
+@pytest.mark.parametrize("field", ["zero_pad", "interleave"])
+def test_a_checkpoint_written_before_an_encoding_field_existed_reads_as_without_it(field, checkpoint_path, tmp_path):
     saved = torch.load(checkpoint_path, weights_only=True)
-    assert saved["hyper_parameters"].pop("zero_pad") is False
+    assert saved["hyper_parameters"].pop(field) is False
     old = tmp_path / "old.ckpt"
     torch.save(saved, old)
     adder = CheckpointAdder.load(old)
-    assert adder.hparams["zero_pad"] is False and adder.encoding.zero_pad is False
+    assert adder.hparams[field] is False and getattr(adder.encoding, field) is False
     assert adder.answer(SOME_PROBLEMS) == CheckpointAdder.load(checkpoint_path).answer(SOME_PROBLEMS)

@@ -16,11 +16,11 @@ REFERENCE_SIZES = {"2digit": 5_000, "3digit": 50_000, "4digit": 400_000, "5digit
 # The Keras example's model and data: Adam at a constant 0.001 (AdamW without weight decay), the answer most
 # significant digit first, its draw of problems, batch 32.
 REFERENCE_MODEL = {"learning_rate": 0.001, "lr_schedule": "constant", "betas": (0.9, 0.999), "weight_decay": 0.0,
-                   "reverse": True, "reverse_answer": False, "zero_pad": False, "hidden_size": 128,
-                   "num_layers": 1}  # fmt: skip
-REFERENCE_DATA = {"reverse": True, "reverse_answer": False, "zero_pad": False, "both_orders": False,
-                  "uniform_share": 0.0, "carry_share": 0.0, "val_seen_answers": False, "focus_after": 0,
-                  "batch_size": 32}  # fmt: skip
+                   "reverse": True, "reverse_answer": False, "zero_pad": False, "interleave": False,
+                   "hidden_size": 128, "num_layers": 1}  # fmt: skip
+REFERENCE_DATA = {"reverse": True, "reverse_answer": False, "zero_pad": False, "interleave": False,
+                  "both_orders": False, "uniform_share": 0.0, "carry_share": 0.0, "val_seen_answers": False,
+                  "focus_after": 0, "batch_size": 32}  # fmt: skip
 
 
 def ours(hparams) -> dict:

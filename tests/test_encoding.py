@@ -45,6 +45,17 @@ def test_zero_pad_writes_every_operand_in_full_and_decodes_back():
     assert spell(unreversed[0]) == "05+61"
 
 
+def test_interleave_writes_the_columns_in_turns_and_decodes_back():
+    encoding = Encoding(digits=3, reverse=True, interleave=True)
+    questions = encoding.encode_questions(np.array([535, 0, 7, 999]), np.array([61, 999, 0, 1]))
+    # Read backwards, each column's two digits come together, the units' first: 5+1, 3+6, 5+0 for 535+61.
+    assert [spell(row) for row in questions] == ["156305", "909090", "070000", "190909"]
+    assert encoding.decode_questions(questions) == ["535+61", "0+999", "7+0", "999+1"]
+    assert encoding.question_length == 6  # the turns say whose digit is whose: no "+"
+    unreversed = Encoding(digits=2, reverse=False, interleave=True).encode_questions(np.array([5]), np.array([61]))
+    assert spell(unreversed[0]) == "0651"
+
+
 @pytest.mark.parametrize("digits", [1, 2, 3, 5])
 @pytest.mark.parametrize("reverse", [True, False])
 def test_vectorised_encoding_matches_string_formatting(digits, reverse):

@@ -98,6 +98,25 @@ def test_exported_model_answers_as_the_checkpoint_without_lit_addition_or_torch(
     assert result.returncode == 2
 
 
+def test_a_model_that_reads_the_digits_in_turns_exports_and_answers_as_its_checkpoint(
+    interleaved_checkpoint_path, tmp_path
+):
+    folder = tmp_path / "exported"
+    main(["export", "--ckpt_path", str(interleaved_checkpoint_path), "--output", str(folder)])
+    model = CheckpointAdder.load(interleaved_checkpoint_path)
+    assert model.encoding.interleave and model.encoding.question_length == 4  # 2 digits in turns, no "+"
+    good = [f"{x}+{y}" for x in range(0, 100, 7) for y in range(0, 100, 9)]
+    (tmp_path / "problems.json").write_text(json.dumps({"good": good, "bad": BAD}))
+    result = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", ISOLATED, str(folder), str(tmp_path / "problems.json")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    isolated = json.loads(result.stdout.splitlines()[0])
+    assert isolated["answers"] == model.answer(good)
+    assert isolated["errors"] == [str(error) for error in model.answer_each(BAD)]
+    assert json.loads((folder / "config.json").read_text())["interleave"] is True
+
+
 def run_adder(exported: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
     """``python adder.py ARGS`` in the exported folder, as a user runs it there."""
     command = [sys.executable, "-B", "adder.py", *args]  # -I would leave the folder off sys.path

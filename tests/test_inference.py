@@ -107,13 +107,14 @@ def test_a_checkpoint_from_before_the_data_options_regenerates_its_splits_withou
         "nines_share",
         "top_nines_share",
         "short_chain_share",
+        "zeros_share",
         "train_small_formats",
         "val_seen_answers",
     )
     older = {name: value for name, value in contents["datamodule_hyper_parameters"].items() if name not in options}
     torch.save({**contents, "datamodule_hyper_parameters": older}, tmp_path / "older.ckpt")
     data = CheckpointAdder.load(tmp_path / "older.ckpt").data_hparams
-    assert [data[name] for name in options] == [False, 0.0, 0.0, 0.0, 0.0, 0.0, 0, False]
+    assert [data[name] for name in options] == [False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, False]
     assert {name: data[name] for name in older if not name.startswith("_")} == {
         name: value for name, value in older.items() if not name.startswith("_")
     }
@@ -125,7 +126,7 @@ def test_a_checkpoints_splits_are_the_data_modules_whatever_the_draw(checkpoint_
     problems (both_orders) is the data module's business, not the split's."""
     settings = {"digits": 3, "num_samples": 4_000, "val_fraction": 0.15, "test_samples": 700, "seed": 21,
                 "uniform_share": 0.3, "carry_share": 0.25, "nines_share": 0.1, "top_nines_share": 0.02,
-                "short_chain_share": 0.05, "train_small_formats": 100, "val_seen_answers": True,
+                "short_chain_share": 0.05, "zeros_share": 0.02, "train_small_formats": 100, "val_seen_answers": True,
                 "both_orders": both_orders}  # fmt: skip
     data = AdditionDataModule(**settings)
     data.setup()

@@ -17,6 +17,7 @@ from lit_addition.rare_problems import (
     short_chain_pairs,
     small_format_pairs,
     top_nines_pairs,
+    zeros_pairs,
 )
 from lit_addition.runtime.errors import InputError
 
@@ -219,6 +220,27 @@ def test_a_small_top_nines_share_covers_the_top_corner_of_the_space():
     assert len(unordered(a, b)) == 55_000
     corner = unordered(a[(a >= 990) & (b >= 990)], b[(a >= 990) & (b >= 990)])
     assert len(corner) == 55  # every problem 99x+99y, a+b and b+a counting once
+
+
+@pytest.mark.parametrize("digits", [1, 3, 5])
+def test_zeros_pairs_have_zeros_from_the_units_up_to_some_column_below_the_highest(digits):
+    a, b = zeros_pairs(digits, 5_000, np.random.default_rng(19))
+    assert a.max() < 10**digits and b.max() < 10**digits
+    zero_columns = np.zeros(len(a), dtype=int)  # how many of the lowest columns are 0 in both operands
+    for column in range(digits):
+        zero_columns += (a // 10**column % 10 == 0) & (b // 10**column % 10 == 0) & (zero_columns == column)
+    assert zero_columns.min() >= 1
+    # The run ends at a column drawn uniformly below the highest, which stays uniform (and may be 0 by chance).
+    assert set(range(1, max(digits, 2))) <= set(zero_columns)
+
+
+def test_a_small_zeros_share_holds_every_problem_of_round_hundreds():
+    a, b = sample_problems(3, 50_000, np.random.default_rng(20), uniform_share=0.25, zeros_share=0.01)
+    assert len(unordered(a, b)) == 50_000
+    hundreds = (a % 100 == 0) & (b % 100 == 0)
+    assert len(unordered(a[hundreds], b[hundreds])) == 55  # every x00+y00, 0+0 among them, a+b and b+a once
+    without = sample_problems(3, 50_000, np.random.default_rng(20), uniform_share=0.25)
+    assert ((without[0] % 100 == 0) & (without[1] % 100 == 0)).sum() < 20
 
 
 @pytest.mark.parametrize("digits", [2, 3, 5])

@@ -71,6 +71,8 @@ def _drawn(data: dict[str, Any]) -> str:
         words += f", and {data['nines_share']:.0%} with columns summing to 9 below any carry, such as 10+589"
     if data.get("top_nines_share"):
         words += f", and {data['top_nines_share']:.0%} with 9 in the highest columns of both, such as 998+996"
+    if data.get("zeros_share"):
+        words += f", and {data['zeros_share']:.0%} with 0 in the lowest columns of both, such as 400+300"
     if data.get("short_chain_share"):
         words += f", and {data['short_chain_share']:.0%} carrying on past a short operand's columns, such as 1+99999"
     if data.get("train_small_formats"):
@@ -145,7 +147,8 @@ were held out for validation{_held_out(data)}, and {data["test_samples"]:,} more
         "holds the encoding"
     )
     examples = problems_to_try(encoding.digits)[:2]
-    zeros = ", operands written with leading zeros" if encoding.zero_pad else ""
+    zeros = ", operands written with leading zeros" if encoding.zero_pad or encoding.interleave else ""
+    zeros += ", their digits in turns, column by column" if encoding.interleave else ""
     question_layout = zeros + (" and fed backwards" if encoding.reverse else "")
     units_first = ", units first" if encoding.reverse_answer else ""
     return f"""# lit_addition: {encoding.digits}-digit addition LSTM

@@ -12,7 +12,11 @@ The vocabulary is the reference's: the characters ``" +0123456789"`` in sorted o
   user never sees it;
 * with ``zero_pad=True`` each operand is written with leading zeros to ``digits`` digits, ``"535+061"``, read
   backwards ``"160+535"``: every question has the same layout, so the digits of one column sit at the same places
-  in every question, whatever the operands' lengths. Decoding drops the zeros again.
+  in every question, whatever the operands' lengths. Decoding drops the zeros again;
+* with ``interleave=True`` the operands, written with leading zeros, take turns digit by digit, the highest column
+  first: ``"503651"``, read backwards ``"156305"``. Read that way the network meets each column's two digits
+  together, units first, in the order the written method adds them, and only has to carry one digit from a column
+  to the next. The turns say which digit is whose, so the ``+`` is left out: ``2*digits`` characters.
 
 Everything here works on whole NumPy arrays at once: encoding half a million problems is a few column operations,
 not a Python loop over strings. It imports nothing but NumPy, on purpose: ``export`` ships it beside the ONNX model,
@@ -73,12 +77,15 @@ class Encoding:
         reverse: feed the question backwards, as the reference does.
         reverse_answer: write the answer least significant digit first.
         zero_pad: write each operand with leading zeros to ``digits`` digits.
+        interleave: write the two operands' digits in turns, column by column, with leading zeros whatever
+            ``zero_pad`` says, and no ``+``.
     """
 
     digits: int = 3
     reverse: bool = True
     reverse_answer: bool = False
     zero_pad: bool = False
+    interleave: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.digits, int) or not 1 <= self.digits <= MAX_DIGITS:
@@ -86,7 +93,7 @@ class Encoding:
 
     @property
     def question_length(self) -> int:
-        return 2 * self.digits + 1
+        return 2 * self.digits if self.interleave else 2 * self.digits + 1
 
     @property
     def answer_length(self) -> int:
@@ -106,10 +113,13 @@ class Encoding:
     def encode_questions(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Token ids of the questions ``a+b``, shape ``(n, question_length)``."""
         a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
-        if self.zero_pad:
+        if self.zero_pad or self.interleave:
             exponent = np.arange(self.digits)[::-1]  # the most significant column first
             a_ids, b_ids = (numbers[:, None] // POWERS_OF_TEN[exponent] % 10 + DIGIT0_ID for numbers in (a, b))
-            ids = np.concatenate([a_ids, np.full((len(a), 1), PLUS_ID), b_ids], axis=1)
+            if self.interleave:
+                ids = np.stack([a_ids, b_ids], axis=2).reshape(len(a), -1)
+            else:
+                ids = np.concatenate([a_ids, np.full((len(a), 1), PLUS_ID), b_ids], axis=1)
             return ids[:, ::-1].copy() if self.reverse else ids
         ids = np.full((len(a), self.question_length), PAD_ID, dtype=np.int64)
         ids[:, : self.digits], _ = _digit_ids(a, self.digits, least_significant_first=False)
@@ -131,7 +141,9 @@ class Encoding:
         """Token ids of questions back to ``"535+61"``, un-reversed and unpadded."""
         ids = np.asarray(ids)
         texts = [text.strip() for text in ids_to_strings(ids[:, ::-1] if self.reverse else ids)]
-        if self.zero_pad:
+        if self.interleave:
+            texts = [f"{text[0::2]}+{text[1::2]}" for text in texts]
+        if self.zero_pad or self.interleave:
             return ["+".join(operand.lstrip("0") or "0" for operand in text.split("+")) for text in texts]
         return texts
 
