@@ -124,11 +124,13 @@ def test_every_command_refuses_a_bad_checkpoint_in_one_line(command, kind, run_m
 
 
 def test_a_checkpoint_of_another_structure_is_refused_by_name(run_main, checkpoint_path, tmp_path):
-    """The config's digits (3, the default config's) and the checkpoint's (2) differ: the model names the clash."""
+    """The config's digits and layout (the default config's: 3, in turns) and the checkpoint's (2, not) differ: the
+    model names each clash."""
     reason = refusal(run_main("validate", f"--ckpt_path={checkpoint_path}", "--trainer.logger=false"))
     assert reason == (
-        "the checkpoint does not match the config: it was trained with digits=2 (config has 3); set those values "
-        "(data.* for digits and reversal, model.* for the network) to the checkpoint's"
+        "the checkpoint does not match the config: it was trained with digits=2 (config has 3), interleave=False "
+        "(config has True); set those values (data.* for digits and reversal, model.* for the network) to the "
+        "checkpoint's"
     )
     assert not (tmp_path / "logs").exists()
 

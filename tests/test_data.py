@@ -120,7 +120,8 @@ def test_a_data_set_larger_than_free_memory_is_refused_before_anything_is_drawn(
 def test_the_splits_are_draw_splits_of_the_data_settings():
     settings = {"digits": 3, "num_samples": 3_000, "val_fraction": 0.2, "test_samples": 300, "seed": 8,
                 "uniform_share": 0.5, "carry_share": 0.2, "nines_share": 0.05, "top_nines_share": 0.01,
-                "short_chain_share": 0.02, "train_small_formats": 100, "val_seen_answers": True}  # fmt: skip
+                "short_chain_share": 0.02, "zeros_share": 0.01, "train_small_formats": 100,
+                "val_seen_answers": True}  # fmt: skip
     data = AdditionDataModule(**settings, both_orders=True, batch_size=7)
     data.setup()
     assert split_settings(data.hparams) == settings  # the batch, the orders and the encoding do not draw

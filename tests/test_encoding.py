@@ -52,6 +52,7 @@ def test_interleave_writes_the_columns_in_turns_and_decodes_back():
     assert [spell(row) for row in questions] == ["156305", "909090", "070000", "190909"]
     assert encoding.decode_questions(questions) == ["535+61", "0+999", "7+0", "999+1"]
     assert encoding.question_length == 6  # the turns say whose digit is whose: no "+"
+    assert encoding.encode_questions(np.array([], dtype=int), np.array([], dtype=int)).shape == (0, 6)
     unreversed = Encoding(digits=2, reverse=False, interleave=True).encode_questions(np.array([5]), np.array([61]))
     assert spell(unreversed[0]) == "0651"
 

@@ -117,7 +117,7 @@ class Encoding:
             exponent = np.arange(self.digits)[::-1]  # the most significant column first
             a_ids, b_ids = (numbers[:, None] // POWERS_OF_TEN[exponent] % 10 + DIGIT0_ID for numbers in (a, b))
             if self.interleave:
-                ids = np.stack([a_ids, b_ids], axis=2).reshape(len(a), -1)
+                ids = np.stack([a_ids, b_ids], axis=2).reshape(len(a), self.question_length)  # no problems too
             else:
                 ids = np.concatenate([a_ids, np.full((len(a), 1), PLUS_ID), b_ids], axis=1)
             return ids[:, ::-1].copy() if self.reverse else ids
