@@ -122,6 +122,7 @@ def overhead(config: str, folder: str, rounds: int) -> dict:
     bare_s, fit_s = (statistics.median(pair[key] for pair in pairs) for key in ("bare_s", "fit_s"))
     return {
         "batch_size": configured["data"]["batch_size"],
+        "hidden_size": net.encoder.hidden_size,
         "pairs": pairs,
         "ratio": statistics.median(pair["fit_s"] / pair["bare_s"] for pair in pairs),
         "bare_epoch_s": bare_s,
@@ -144,8 +145,8 @@ def main() -> None:
         results["know"] = time_to_know(config, 2 if args.quick else TUNED["epochs"], folder, overrides)
         results["overhead"] = overhead(config, folder, 1 if args.quick else 6)
     dtypes = [torch.float32] + ([torch.bfloat16] if cpu_lstm_runs(torch.bfloat16) else [])
-    batch = results["overhead"]["batch_size"]
-    results["peak_gflops"] = {str(dtype).removeprefix("torch."): matmul_peak(batch, 128, dtype) for dtype in dtypes}
+    batch, hidden = results["overhead"]["batch_size"], results["overhead"]["hidden_size"]
+    results["peak_gflops"] = {str(dtype).removeprefix("torch."): matmul_peak(batch, hidden, dtype) for dtype in dtypes}
     results["setup_s"] = {}
     for name in ("2digit",) if args.quick else ("2digit", "3digit", "4digit", "5digit"):
         data = AdditionDataModule(**settings(name)["data"])
@@ -197,7 +198,8 @@ def report(results: dict) -> list[str]:
               f"{o['flops'] / 1e6:.2f} MFLOP per training problem, forward and backward, counted from the network's "
               f"shapes: over the median epochs above, validation included, `fit` trained at **{o['fit_gflops']:,.1f} "
               f"GFLOP/s** and the bare loop at {o['bare_gflops']:,.1f}; `torch.mm` of the LSTM's own shapes at batch "
-              f"{o['batch_size']} reaches {peaks} here.", "", "## Drawing and asking the problems", ""]  # fmt: skip
+              f"{o['batch_size']} (width {o['hidden_size']}) reaches {peaks} here.", "",
+              "## Drawing and asking the problems", ""]  # fmt: skip
     drawn = ", ".join(f"{name} {value:.3f} s" for name, value in results["setup_s"].items())
     lines += [f"`setup()` of each config: {drawn}. Every ordered problem of the {k['config']} space asked and "
               f"tallied (what `analyze` does): {k['problems']:,} in {k['ask_s']:.1f} s."]  # fmt: skip
